@@ -1,0 +1,51 @@
+"""seqlab: sequence models from bag-of-words and n-grams to RNN/LSTM/GRU, each proven equal to
+its reference (PyTorch, scikit-learn, gensim, rank_bm25/bm25s, KenLM).
+
+Public names are imported lazily, so ``import seqlab`` is cheap and the classical side
+(features, BM25, n-gram LMs) never pulls in PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> module that defines it. One literal table: the public API at a glance.
+_EXPORTS = {
+    # errors
+    "SeqlabError": "seqlab.errors",
+    "NotFittedError": "seqlab.errors",
+    "ConfigError": "seqlab.errors",
+    "DataError": "seqlab.errors",
+    # classical features
+    "CountVectorizer": "seqlab.features.counts",
+    "TfidfTransformer": "seqlab.features.tfidf",
+    "TfidfVectorizer": "seqlab.features.tfidf",
+    "BM25": "seqlab.features.bm25",
+    "NgramLM": "seqlab.features.ngram_lm",
+    # embeddings
+    "KeyedVectors": "seqlab.embeddings.keyed_vectors",
+    "Word2Vec": "seqlab.embeddings.word2vec",
+    "FastText": "seqlab.embeddings.fasttext",
+    "LineCorpus": "seqlab.embeddings.corpus",
+    # text
+    "Vocab": "seqlab.text.vocab",
+    # models
+    "LanguageModel": "seqlab.models.language_model",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,62 @@
+"""``seqlab`` command line.
+
+Each top-level command lives in its own module under ``seqlab.cli`` and exposes
+``add_arguments(parser)`` and ``run(args) -> int``; this file only dispatches, and imports a
+command's module only when that command runs (so ``seqlab bm25`` never imports PyTorch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module, one-line help). One literal table; add a line to add a command.
+COMMANDS = {
+    "demo": ("seqlab.cli.demo", "train a small character LSTM and sample from it"),
+    "prepare": ("seqlab.cli.lm", "tokenize a corpus once into a memory-mapped id file"),
+    "train": ("seqlab.cli.lm", "train a model (e.g. `seqlab train lm --preset zaremba-small`)"),
+    "eval": ("seqlab.cli.lm", "evaluate a checkpoint (perplexity)"),
+    "generate": ("seqlab.cli.lm", "generate text from a checkpoint"),
+    "score": ("seqlab.cli.lm", "score sentences with a checkpoint"),
+    "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
+    "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
+    "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    from seqlab import __version__
+
+    parser = argparse.ArgumentParser(prog="seqlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:  # only the chosen command's module is imported
+            mod = importlib.import_module(module)
+            add = getattr(mod, f"add_{name}_arguments", None) or mod.add_arguments
+            add(p)
+            p.set_defaults(_run=getattr(mod, f"run_{name}", None) or mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    from seqlab.errors import SeqlabError
+
+    try:
+        return int(args._run(args) or 0)
+    except SeqlabError as exc:  # expected, user-facing: one clear line, no traceback
+        print(f"seqlab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
