@@ -1,0 +1,1 @@
+"""Decoding strategies over a model's ``step(token, state) -> (logits, state)``."""

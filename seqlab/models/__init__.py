@@ -1,0 +1,1 @@
+"""Task models built from ``seqlab.nn`` layers."""

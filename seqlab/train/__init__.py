@@ -1,0 +1,1 @@
+"""Training: losses as (sum, count), metrics, optimizers and schedules, checkpoints, the loop."""

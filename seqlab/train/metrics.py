@@ -1,0 +1,88 @@
+"""Perplexity and bits per token from summed log-likelihoods (seed 000's definition).
+
+    PP  = exp(-1/N sum_i log p(x_i | x_<i))        (natural log)
+    bpc = -1/N sum_i log2 p(x_i | x_<i) = (nats per token) / ln 2
+
+N counts every predicted token of the split; sums are accumulated over batches and divided
+once, so the figure is token-weighted, never a mean of batch means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def perplexity(nll_sum: float, count: int) -> float:
+    """exp(nll_sum / count); ``count`` must be > 0."""
+    if count <= 0:
+        raise ValueError(f"count must be > 0 to compute perplexity, got {count}")
+    mean = nll_sum / count
+    return math.exp(mean) if mean < 700 else math.inf
+
+
+def bits_per_token(nll_sum: float, count: int) -> float:
+    """Mean negative log2-likelihood (bits per character for a character model)."""
+    if count <= 0:
+        raise ValueError(f"count must be > 0 to compute bits per token, got {count}")
+    return nll_sum / count / math.log(2)
+
+
+def perplexity_of_probs(probs: Iterable[float]) -> float:
+    """Perplexity of a sequence given each token's conditional probability (seed 000)."""
+    logs = [math.log(p) for p in probs]
+    return perplexity(-sum(logs), len(logs))
+
+
+class NLLMeter:
+    """Accumulates (nll_sum, count) over batches; reports nats/token, perplexity, bits/token."""
+
+    def __init__(self) -> None:
+        self.nll_sum = 0.0
+        self.count = 0
+
+    def add(self, nll_sum: float, count: int) -> None:
+        self.nll_sum += float(nll_sum)
+        self.count += int(count)
+
+    @property
+    def loss(self) -> float:
+        """Mean nats per token."""
+        return self.nll_sum / self.count if self.count else float("nan")
+
+    @property
+    def ppl(self) -> float:
+        return perplexity(self.nll_sum, self.count) if self.count else float("nan")
+
+    @property
+    def bpc(self) -> float:
+        return bits_per_token(self.nll_sum, self.count) if self.count else float("nan")
+
+
+def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
+    """Save train/valid ``unit`` ("ppl" or "bpc") per epoch as a PNG (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import os
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for split in ("train", "valid"):
+        ax.plot(epochs, [h[f"{split}_{unit}"] for h in history], marker="o", label=split)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("bits per character" if unit == "bpc" else "perplexity")
+    if unit == "ppl":
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
