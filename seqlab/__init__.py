@@ -31,6 +31,18 @@ _EXPORTS = {
     "LineCorpus": "seqlab.embeddings.corpus",
     # text
     "Vocab": "seqlab.text.vocab",
+    "get_tokenizer": "seqlab.text.tokenize",
+    "WordTokenizer": "seqlab.text.tokenize",
+    "CharTokenizer": "seqlab.text.tokenize",
+    "JiebaTokenizer": "seqlab.text.tokenize",
+    "BPETokenizer": "seqlab.text.tokenize",
+    # data
+    "DATASETS": "seqlab.data.sources",
+    "load_text": "seqlab.data.sources",
+    "prepare": "seqlab.data.corpus",
+    "PreparedCorpus": "seqlab.data.corpus",
+    "LMStream": "seqlab.data.batching",
+    "pad_batch": "seqlab.data.batching",
     # models
     "LanguageModel": "seqlab.models.language_model",
 }

