@@ -1,0 +1,289 @@
+"""BM25 retrieval with every document's term scores precomputed into one sparse matrix.
+
+For a query q and document d (seed 001; Robertson et al.), summing over the query's terms
+(a term repeated in the query counts again, as in rank_bm25 and bm25s)::
+
+    score(q, d) = sum_{t in q} idf(t) * tfc(tf(t, d), |d|)
+    L           = 1 - b + b * |d| / avgdl          (length normalization)
+
+    variant     idf(t)                                 tfc(tf, |d|)
+    robertson   log((N - df + 0.5) / (df + 0.5))       tf * (k1 + 1) / (tf + k1 * L)
+    lucene      log(1 + (N - df + 0.5) / (df + 0.5))   tf / (tf + k1 * L)
+    atire       log(N / df)                            tf * (k1 + 1) / (tf + k1 * L)
+    bm25l       log((N + 1) / (df + 0.5))              (k1 + 1) * (c + delta) / (k1 + c + delta),
+                                                       c = tf / L
+    bm25+       log((N + 1) / df)                      tf * (k1 + 1) / (tf + k1 * L) + delta
+
+N = number of documents, df = documents containing t, tf = count of t in d, |d| = tokens in d,
+avgdl = mean |d|. ``robertson`` is the seed's formula as written: its idf is negative for terms
+in more than half the documents (no floor). bm25l and bm25+ give a document *without* t the
+score idf(t) * tfc(0) (a per-term constant ``baseline_``); the matrix ``scores_`` stores
+idf * (tfc(tf) - tfc(0)), so only documents containing t are stored and a query is a sum of
+sparse rows plus the baselines of its terms.
+
+Agreement with peers (tests/features/test_bm25.py):
+    * bm25s (``method=`` the same name): equal for lucene, atire, bm25l, bm25+. bm25s's
+      robertson drops the (k1 + 1) factor and clamps idf at 0, so seqlab's robertson equals
+      (k1 + 1) * bm25s's when no term is in more than half the documents.
+    * rank_bm25: ``BM25Okapi`` equals robertson when no idf is negative (rank_bm25 replaces
+      negative idfs by epsilon * mean idf); ``BM25Plus`` equals bm25+. rank_bm25's ``BM25L``
+      multiplies its tfc by tf (documents without t score 0), which is not Lv & Zhai's BM25L,
+      so it is not an oracle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from seqlab.errors import ConfigError, DataError
+from seqlab.features.base import Estimator, boolean, callable_or, number, one_of
+from seqlab.features.counts import CountVectorizer
+from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
+
+VARIANTS = ("robertson", "lucene", "atire", "bm25l", "bm25+")
+DEFAULT_DELTA = {"bm25l": 0.5, "bm25+": 1.0}  # Lv & Zhai's recommended values
+
+
+def _idf(variant: str, df: np.ndarray, n_docs: int) -> np.ndarray:
+    N = float(n_docs)
+    if variant == "robertson":
+        return np.log((N - df + 0.5) / (df + 0.5))
+    if variant == "lucene":
+        return np.log(1.0 + (N - df + 0.5) / (df + 0.5))
+    if variant == "atire":
+        return np.log(N / df)
+    if variant == "bm25l":
+        return np.log((N + 1.0) / (df + 0.5))
+    return np.log((N + 1.0) / df)  # bm25+
+
+
+def _tfc(variant: str, tf: np.ndarray, L: np.ndarray, k1: float, delta: float) -> np.ndarray:
+    if variant == "lucene":
+        return tf / (tf + k1 * L)
+    if variant == "bm25l":
+        c = tf / L
+        return (k1 + 1.0) * (c + delta) / (k1 + c + delta)
+    tfc = tf * (k1 + 1.0) / (tf + k1 * L)
+    return tfc + delta if variant == "bm25+" else tfc
+
+
+class BM25(Estimator):
+    """BM25 index: ``fit(documents)``, then ``score(query)`` and ``search(queries, k)``.
+
+    Args:
+        variant: one of ``VARIANTS`` (formulas in the module docstring).
+        k1: term-frequency saturation, > 0 (seed: 1.2 to 2.0).
+        b: length normalization in [0, 1] (seed: 0.75).
+        delta: bm25l/bm25+ lower bound; None = 0.5 for bm25l, 1.0 for bm25+ (unused otherwise).
+        tokenizer: callable ``str -> list[str]`` or a name in ``TOKENIZERS``; None = "regex"
+            (scikit-learn's token pattern). Documents and queries given as token lists are
+            used as they are.
+        lowercase: lowercase string documents and queries before tokenizing.
+
+    Attributes:
+        scores_: CSR (n_terms, n_documents), idf * (tfc(tf) - tfc(0)) for each term in a document.
+        baseline_: (n_terms,) idf * tfc(0): every document's score for a term it lacks.
+        idf_, doc_freq_: per term. doc_len_: (n_documents,). avgdl_: mean document length.
+        vocabulary_: term -> row of ``scores_``. n_documents_: N.
+
+    Example:
+        >>> index = BM25(variant="robertson", k1=1.5, b=0.75).fit(["a cat sat", "a dog ran"])
+        >>> index.search("cat", k=1)[0].tolist()
+        [0]
+    """
+
+    _parameter_constraints = {
+        "variant": one_of(*VARIANTS),
+        "k1": number(0.0, low_open=True),
+        "b": number(0.0, 1.0),
+        "delta": number(0.0, none_ok=True),
+        "tokenizer": callable_or(None, *TOKENIZERS),
+        "lowercase": boolean,
+    }
+
+    def __init__(self, *, variant: str = "robertson", k1: float = 1.5, b: float = 0.75,
+                 delta: float | None = None,
+                 tokenizer: Callable[[str], list[str]] | str | None = None,
+                 lowercase: bool = True) -> None:
+        self.variant = variant
+        self.k1 = k1
+        self.b = b
+        self.delta = delta
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+
+    # -- text -> tokens ------------------------------------------------------------------
+    def _analyzer(self) -> Callable[[Any], list[str]]:
+        tokenize = resolve_tokenizer(self.tokenizer)
+        lower = self.lowercase
+
+        def analyze(doc: Any) -> list[str]:
+            if isinstance(doc, str):
+                return tokenize(doc.lower() if lower else doc)
+            if isinstance(doc, list | tuple):
+                return list(doc)
+            raise DataError(f"a document or query must be a str or a list of tokens, "
+                            f"got {type(doc).__name__}")
+        return analyze
+
+    # -- index ------------------------------------------------------------------------------
+    def fit(self, documents: Iterable[str | Sequence[str]], y: Any = None) -> BM25:
+        """Tokenize and count ``documents`` and precompute every term's scores; returns self."""
+        self._validate_params()
+        counts = CountVectorizer(analyzer=self._analyzer(), dtype=np.float64)
+        X = counts.fit_transform(documents)  # DataError for no documents / no tokens at all
+        X.sort_indices()
+        n_docs = X.shape[0]
+        delta = self.delta if self.delta is not None else DEFAULT_DELTA.get(self.variant, 0.0)
+        doc_len = np.asarray(X.sum(axis=1)).ravel()
+        avgdl = float(doc_len.mean())
+        df = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+        idf = _idf(self.variant, df, n_docs)
+        L = 1.0 - self.b + self.b * doc_len / avgdl
+        rows = np.repeat(np.arange(n_docs), np.diff(X.indptr))
+        tfc0 = float(_tfc(self.variant, np.zeros(1), np.ones(1), self.k1, delta)[0])
+        values = idf[X.indices] * (_tfc(self.variant, X.data, L[rows], self.k1, delta) - tfc0)
+        S = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape).T.tocsr()
+        S.sort_indices()
+        self.scores_ = S
+        self.baseline_ = idf * tfc0
+        self.idf_, self.doc_freq_, self.doc_len_ = idf, df.astype(np.int64), doc_len
+        self.avgdl_, self.n_documents_, self.delta_ = avgdl, n_docs, delta
+        self.vocabulary_ = counts.vocabulary_
+        return self
+
+    # -- queries -------------------------------------------------------------------------
+    def _query_ids(self, query: str | Sequence[str]) -> np.ndarray:
+        get = self.vocabulary_.get
+        ids = [j for j in map(get, self._analyzer()(query)) if j is not None]
+        return np.asarray(ids, dtype=np.int64)
+
+    def _score_ids(self, ids: np.ndarray) -> np.ndarray:
+        S = self.scores_
+        if len(ids) == 0:
+            return np.zeros(self.n_documents_)
+        starts, ends = S.indptr[ids], S.indptr[ids + 1]
+        if len(ids) == 1:
+            docs, vals = S.indices[starts[0]:ends[0]], S.data[starts[0]:ends[0]]
+        else:
+            docs = np.concatenate([S.indices[s:e] for s, e in zip(starts, ends)])
+            vals = np.concatenate([S.data[s:e] for s, e in zip(starts, ends)])
+        scores = np.bincount(docs, weights=vals, minlength=self.n_documents_)
+        base = self.baseline_[ids].sum()
+        return scores + base if base != 0.0 else scores
+
+    def score(self, query: str | Sequence[str]) -> np.ndarray:
+        """Every document's score for ``query`` (str or token list), shape (n_documents,).
+
+        Query terms absent from the index add nothing; a query with no known term scores 0.
+        """
+        self._check_fitted("scores_")
+        return self._score_ids(self._query_ids(query))
+
+    def search(self, queries: str | Sequence[str | Sequence[str]],
+               k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` documents for one query or a list of queries.
+
+        Args:
+            queries: one query as a str, or a list of queries (each a str or a token list;
+                so one tokenized query is ``[tokens]``).
+            k: documents per query, 1 <= k <= n_documents.
+
+        Returns:
+            (indices, scores): int64 and float64, shape (k,) for one query or
+            (n_queries, k), best first; equal scores are ordered by document index.
+        """
+        self._check_fitted("scores_")
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= (
+                self.n_documents_):
+            raise ConfigError(f"k must be an int in [1, {self.n_documents_}] "
+                              f"(the number of documents), got {k!r}")
+        if isinstance(queries, str):
+            return _top_k(self.score(queries), k)
+        queries = list(queries)
+        indices = np.empty((len(queries), k), dtype=np.int64)
+        scores = np.empty((len(queries), k))
+        for i, query in enumerate(queries):
+            indices[i], scores[i] = _top_k(self._score_ids(self._query_ids(query)), k)
+        return indices, scores
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the index to one ``.npz`` file (atomically: a temporary file, then rename).
+
+        A callable tokenizer is not stored; pass it again to ``BM25.load``.
+        """
+        self._check_fitted("scores_")
+        params = self.get_params()
+        if callable(params["tokenizer"]):
+            params["tokenizer"] = "<callable>"
+        meta = {"format": "seqlab-bm25", "version": 1, "params": params,
+                "avgdl": self.avgdl_, "n_documents": self.n_documents_, "delta": self.delta_}
+        terms = np.empty(len(self.vocabulary_), dtype=object)
+        for term, j in self.vocabulary_.items():
+            terms[j] = term
+        S = self.scores_
+        arrays = {"data": S.data, "indices": S.indices, "indptr": S.indptr,
+                  "baseline": self.baseline_, "idf": self.idf_, "doc_freq": self.doc_freq_,
+                  "doc_len": self.doc_len_, "terms": terms.astype(str),
+                  "meta": np.asarray(json.dumps(meta))}
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike,
+             tokenizer: Callable[[str], list[str]] | None = None) -> BM25:
+        """Read an index written by ``save``; ``tokenizer`` if it was saved with a callable."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+            meta = json.loads(str(arrays["meta"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"{path}: not a seqlab BM25 index ({exc})") from exc
+        if meta.get("format") != "seqlab-bm25":
+            raise DataError(f"{path}: not a seqlab BM25 index (format {meta.get('format')!r})")
+        params = meta["params"]
+        if params["tokenizer"] == "<callable>":
+            if tokenizer is None:
+                raise ConfigError(f"{path} was indexed with a custom tokenizer; pass it again: "
+                                  "BM25.load(path, tokenizer=...)")
+            params["tokenizer"] = tokenizer
+        self = cls(**params)
+        terms = arrays["terms"].tolist()
+        self.vocabulary_ = {t: j for j, t in enumerate(terms)}
+        self.n_documents_, self.avgdl_, self.delta_ = (meta["n_documents"], meta["avgdl"],
+                                                       meta["delta"])
+        self.scores_ = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                     shape=(len(terms), self.n_documents_))
+        self.baseline_, self.idf_ = arrays["baseline"], arrays["idf"]
+        self.doc_freq_, self.doc_len_ = arrays["doc_freq"], arrays["doc_len"]
+        return self
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the k largest scores, best first, ties by lower index (deterministic)."""
+    if k < len(scores):
+        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = np.flatnonzero(scores > threshold)
+        tied = np.flatnonzero(scores == threshold)[: k - len(above)]
+        candidates = np.concatenate([above, tied])
+    else:
+        candidates = np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    best = candidates[order]
+    return best, scores[best]

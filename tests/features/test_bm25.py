@@ -1,0 +1,138 @@
+"""BM25 against rank_bm25 and bm25s (oracles), the seed formula by hand, and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from seqlab import BM25
+from seqlab.errors import ConfigError, DataError, NotFittedError
+
+# No term is in more than half the documents, so no robertson idf is negative (see bm25.py).
+CORPUS = [
+    "the quick brown fox jumps over the lazy dog".split(),
+    "a quick brown dog outpaces a fast fox".split(),
+    "lorem ipsum dolor sit amet".split(),
+    "the fox the fox the fox".split(),
+    "dogs and cats living together in harmony".split(),
+    "quick quick quick".split(),
+    "an entirely unrelated sentence about databases and indexes".split(),
+    "brown bread and butter".split(),
+]
+QUERIES = [["quick", "fox"], ["brown", "dog", "dog"], ["butter"], ["the", "lazy", "cat"],
+           ["fox", "fox"], ["unknownword", "quick"]]
+
+
+def test_seed_formula_by_hand():
+    docs = [["猫", "喜欢", "鱼"], ["狗", "不", "喜欢", "鱼"], ["猫", "猫"]]
+    k1, b = 1.2, 0.75
+    index = BM25(variant="robertson", k1=k1, b=b).fit(docs)
+    N, avgdl = 3, 3.0
+    df = {"猫": 2, "鱼": 2}
+    for d, doc in enumerate(docs):
+        expected = 0.0
+        for t in ["猫", "鱼"]:
+            idf = math.log((N - df[t] + 0.5) / (df[t] + 0.5))
+            tf = doc.count(t)
+            expected += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(doc) / avgdl))
+        assert index.score(["猫", "鱼"])[d] == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("k1,b", [(1.5, 0.75), (1.2, 0.3), (2.0, 1.0)])
+def test_equals_rank_bm25(k1, b):
+    rank_bm25 = pytest.importorskip("rank_bm25")
+    okapi = rank_bm25.BM25Okapi(CORPUS, k1=k1, b=b)
+    plus = rank_bm25.BM25Plus(CORPUS, k1=k1, b=b, delta=1.0)
+    ours = BM25(variant="robertson", k1=k1, b=b).fit(CORPUS)
+    ours_plus = BM25(variant="bm25+", k1=k1, b=b, delta=1.0).fit(CORPUS)
+    for q in QUERIES:
+        np.testing.assert_allclose(ours.score(q), okapi.get_scores(q), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ours_plus.score(q), plus.get_scores(q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["robertson", "lucene", "atire", "bm25l", "bm25+"])
+@pytest.mark.parametrize("k1,b,delta", [(1.5, 0.75, 0.5), (0.9, 0.4, 1.0)])
+def test_equals_bm25s(variant, k1, b, delta):
+    bm25s = pytest.importorskip("bm25s")
+    peer = bm25s.BM25(method=variant, k1=k1, b=b, delta=delta, dtype="float64",
+                      backend="numpy")
+    peer.index(CORPUS, show_progress=False)
+    ours = BM25(variant=variant, k1=k1, b=b, delta=delta).fit(CORPUS)
+    factor = (k1 + 1) if variant == "robertson" else 1.0  # bm25s drops (k1 + 1) there
+    for q in QUERIES:
+        known = [t for t in q if t in peer.vocab_dict]
+        np.testing.assert_allclose(ours.score(q), factor * peer.get_scores(known),
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_search_top_k_and_batch():
+    index = BM25().fit(CORPUS)
+    idx, scores = index.search("quick fox", k=3)
+    full = index.score("quick fox")
+    assert idx.shape == (3,) and list(scores) == sorted(full, reverse=True)[:3]
+    np.testing.assert_array_equal(scores, full[idx])
+    batch_idx, batch_scores = index.search(["quick fox", ["butter"], "nothing known"], k=8)
+    assert batch_idx.shape == (3, 8)
+    np.testing.assert_array_equal(batch_idx[0][:3], idx)
+    assert batch_idx[1][0] == 7
+    # all-unknown query: zero scores, ties ordered by document index, no crash
+    np.testing.assert_array_equal(batch_scores[2], np.zeros(8))
+    np.testing.assert_array_equal(batch_idx[2], np.arange(8))
+
+
+def test_bm25s_ranking_agrees():
+    bm25s = pytest.importorskip("bm25s")
+    peer = bm25s.BM25(method="lucene", dtype="float64", backend="numpy")
+    peer.index(CORPUS, show_progress=False)
+    ours = BM25(variant="lucene").fit(CORPUS)
+    docs, scores = peer.retrieve([["quick", "fox"]], k=3, show_progress=False)
+    idx, our_scores = ours.search([["quick", "fox"]], k=3)
+    np.testing.assert_allclose(our_scores, scores, rtol=1e-12)
+    np.testing.assert_array_equal(idx, docs)
+
+
+def test_strings_tokenizers_and_chinese():
+    index = BM25(tokenizer="jieba").fit(["猫喜欢鱼", "狗不喜欢鱼", "我们今天去公园"])
+    scores = index.score("猫")
+    assert scores[0] > 0 and scores[1] == 0 and scores[2] == 0
+    lower = BM25().fit(["The Fox", "a dog", "a cat"])  # N = 2, df = 1 would give idf 0
+    assert lower.score("FOX")[0] > 0
+
+
+def test_save_load_roundtrip(tmp_path):
+    index = BM25(variant="bm25l", k1=1.3, b=0.6, tokenizer="whitespace").fit(
+        [" ".join(d) for d in CORPUS])
+    path = tmp_path / "index.npz"
+    index.save(path)
+    loaded = BM25.load(path)
+    assert loaded.get_params() == index.get_params()
+    for q in QUERIES:
+        np.testing.assert_array_equal(loaded.score(q), index.score(q))
+    custom = BM25(tokenizer=lambda s: s.split("|")).fit(["a|b", "b|c"])
+    custom.save(tmp_path / "custom.npz")
+    with pytest.raises(ConfigError, match="custom tokenizer"):
+        BM25.load(tmp_path / "custom.npz")
+    again = BM25.load(tmp_path / "custom.npz", tokenizer=lambda s: s.split("|"))
+    np.testing.assert_array_equal(again.score("a|c"), custom.score("a|c"))
+    (tmp_path / "junk.npz").write_bytes(b"not an index")
+    with pytest.raises(DataError, match="not a seqlab BM25 index"):
+        BM25.load(tmp_path / "junk.npz")
+
+
+def test_bad_input():
+    with pytest.raises(NotFittedError):
+        BM25().score("a")
+    with pytest.raises(DataError, match="empty"):
+        BM25().fit([])
+    with pytest.raises(DataError, match="empty vocabulary"):
+        BM25().fit(["", ""])
+    with pytest.raises(ConfigError, match="'k1' parameter of BM25 must be a number > 0"):
+        BM25(k1=0).fit(CORPUS)
+    with pytest.raises(ConfigError, match="'variant'"):
+        BM25(variant="okapi").fit(CORPUS)
+    with pytest.raises(ConfigError, match=r"k must be an int in \[1, 8\]"):
+        BM25().fit(CORPUS).search("fox", k=9)
+    index = BM25().fit([["a", "b"], []])  # an empty document is allowed: it scores 0
+    np.testing.assert_array_equal(index.score(["zzz"]), [0.0, 0.0])
