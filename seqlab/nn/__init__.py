@@ -1,0 +1,33 @@
+"""Neural building blocks: recurrent cells and layers, initializers, gradient helpers.
+
+Layers follow torch.nn's arguments and shapes with ``batch_first=True`` by default::
+
+    >>> import torch, seqlab.nn as snn
+    >>> lstm = snn.LSTM(8, 16, num_layers=2)
+    >>> out, (h, c) = lstm(torch.randn(3, 5, 8), lengths=torch.tensor([5, 2, 4]))
+    >>> out.shape, h.shape
+    (torch.Size([3, 5, 16]), torch.Size([2, 3, 16]))
+"""
+
+from seqlab.nn.cells import (
+    CELLS,
+    GRUCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    RNNCell,
+    SimpleGRUCell,
+)
+from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
+
+__all__ = [
+    "CELLS",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "LayerNormLSTMCell",
+    "RNN",
+    "RNNCell",
+    "Recurrent",
+    "SimpleGRUCell",
+]

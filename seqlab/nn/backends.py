@@ -1,0 +1,108 @@
+"""How a recurrent layer runs: PyTorch's fused kernels, or the cells with a compiled step.
+
+* ``fused_forward``: the same ``torch._VF`` kernels ``torch.nn.LSTM/GRU/RNN`` call (oneDNN on CPU,
+  cuDNN on GPU), fed the layer's own Parameters in torch's order; lengths go through
+  ``pack_padded_sequence``. Nothing is copied, so its cost is the kernel's.
+* ``compiled_runner``: any cell. The input projection of all steps is one GEMM
+  (``cell.project_input`` on (T, B, D)); the per-step recurrence ``cell.recur`` (plus the
+  padding mask) goes through ``torch.compile``, which fuses its pointwise gate arithmetic.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import _VF, Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+log = logging.getLogger(__name__)
+
+_KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
+
+
+def keep_where(mask: Tensor, new, old):
+    """``new`` where ``mask`` (B, 1) is True, else ``old``; for tensors or (h, c) tuples."""
+    if isinstance(new, tuple):
+        return tuple(torch.where(mask, n, o) for n, o in zip(new, old))
+    return torch.where(mask, new, old)
+
+
+def fused_forward(layer, x: Tensor, state, lengths: Tensor | None):
+    """Runs ``layer`` (plain cells) with torch's fused kernel; same shapes as ``layer.forward``."""
+    kernel = _KERNELS[layer.torch_mode]
+    weights = layer.flat_weights()
+    if layer.proj_size:  # torch warns that oneDNN lacks projections; its fallback is exact
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "LSTM with projections is not supported")
+            return _fused(kernel, layer, x, state, lengths, weights)
+    return _fused(kernel, layer, x, state, lengths, weights)
+
+
+def _fused(kernel, layer, x: Tensor, state, lengths: Tensor | None, weights: list[Tensor]):
+    args = (layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
+    if lengths is None:
+        result = kernel(x, state, weights, *args, layer.batch_first)
+        return (result[0], tuple(result[1:])) if layer.is_lstm else result
+    T = x.shape[1] if layer.batch_first else x.shape[0]
+    packed = pack_padded_sequence(x, lengths, layer.batch_first, enforce_sorted=False)
+    order, undo = packed.sorted_indices, packed.unsorted_indices
+    if layer.is_lstm:
+        state = (state[0].index_select(1, order), state[1].index_select(1, order))
+    else:
+        state = state.index_select(1, order)
+    result = kernel(packed.data, packed.batch_sizes, state, weights, *args)
+    output = PackedSequence(result[0], packed.batch_sizes, order, undo)
+    output, _ = pad_packed_sequence(output, layer.batch_first, total_length=T)
+    finals = tuple(s.index_select(1, undo) for s in result[1:])
+    return output, (finals if layer.is_lstm else finals[0])
+
+
+_compiled: dict[type, Callable] = {}  # cell class -> its compiled ``recur``
+_compile_failed = False
+
+
+def _disable(error: Exception) -> None:
+    global _compile_failed
+    _compile_failed = True
+    log.warning("backend='compiled' is unavailable here (torch.compile failed: %s: %s); "
+                "running the reference loop instead", type(error).__name__, error)
+
+
+def _compiled_recur(cell) -> Callable:
+    """``type(cell).recur`` through torch.compile, one per cell class (Dynamo's cache is per
+    function, so classes do not evict each other's graphs)."""
+    cls = type(cell)
+    if cls not in _compiled:
+        _compiled[cls] = torch.compile(cls.recur, dynamic=False)
+    return _compiled[cls]
+
+
+def compiled_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
+    """The compiled counterpart of ``recurrent.unroll``: same arguments, same results."""
+    recur = None if _compile_failed else _compiled_recur(cell)
+    xw = cell.project_input(x)  # (T, B, G*H): one GEMM for all steps
+    outputs: list[Tensor] = [x] * x.shape[0]
+    for t in reversed(range(x.shape[0])) if reverse else range(x.shape[0]):
+        new = None
+        if recur is not None:
+            try:
+                new = recur(cell, xw[t], state)
+            except Exception as error:  # no C compiler, unsupported platform...
+                _disable(error)
+                recur = None
+        if new is None:
+            new = cell.recur(xw[t], state)
+        if mask is not None:
+            new = keep_where(mask[t], new, state)
+        state = new
+        h = state[0] if isinstance(state, tuple) else state
+        outputs[t] = h if mask is None else h * mask[t]
+    return torch.stack(outputs), state
+
+
+def compiled_runner(layer) -> Callable | None:
+    """The unroll function of the compiled backend, or None if torch.compile cannot run here."""
+    return None if _compile_failed else compiled_unroll
