@@ -17,7 +17,9 @@ from seqlab.nn.cells import (
     RNNCell,
     SimpleGRUCell,
 )
+from seqlab.nn.init import SCHEMES, init_recurrent, initialize, zaremba_uniform
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
 
 __all__ = [
     "CELLS",
@@ -29,5 +31,12 @@ __all__ = [
     "RNN",
     "RNNCell",
     "Recurrent",
+    "SCHEMES",
     "SimpleGRUCell",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "detach_state",
+    "init_recurrent",
+    "initialize",
+    "zaremba_uniform",
 ]
