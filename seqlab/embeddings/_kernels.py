@@ -1,0 +1,218 @@
+"""Numba training kernels for word2vec and fastText (float32, hogwild, GIL released).
+
+Each kernel trains one chunk of sentences ``tokens[starts[s]:starts[s+1]]``, ``s_lo <= s < s_hi``,
+and returns ``(loss, examples, words)``: the float64 sum of ``-log p`` over all predictions, the
+number of (input, target) updates and the number of words left after subsampling. Worker threads
+call them on disjoint chunks while sharing the weight matrices (hogwild, as the C tool and gensim).
+
+Per target row ``t`` with label ``y`` (1 for the true word, 0 for a negative sample; for
+hierarchical softmax ``y = 1 - code_d`` and ``t = point_d``), input vector ``l1`` and learning
+rate ``alpha``::
+
+    f = sigmoid(l1 . syn1[t]);  g = (y - f) * alpha
+    work += g * syn1[t];        syn1[t] += g * l1          # then the input rows += work
+
+``sigmoid`` comes from a 1000-entry table over [-6, 6]; dot products outside it are skipped as in
+the C tool and gensim (their loss is still counted, exactly). Random numbers come from the C
+tool's linear congruential generator ``r = r * 25214903917 + 11 (mod 2^64)``, one per call.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+EXP_TABLE_SIZE = 1000
+MAX_EXP = 6.0
+_x = (np.arange(EXP_TABLE_SIZE, dtype=np.float64) / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP
+SIGMOID = (1 / (1 + np.exp(-_x))).astype(np.float32)
+LOG_SIG = np.log(1 / (1 + np.exp(-_x)))          # log sigmoid(x), per table bin
+LOG_ONE_MINUS_SIG = np.log(1 / (1 + np.exp(_x)))  # log(1 - sigmoid(x))
+_SCALE = EXP_TABLE_SIZE / MAX_EXP / 2
+
+_MUL = np.uint64(25214903917)
+_ADD = np.uint64(11)
+_S16 = np.uint64(16)
+_M24 = np.uint64(0xFFFFFF)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _softplus(z):
+    """-log sigmoid(-z) = log(1 + e^z), exact; used only outside the table's range."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _targets(l1, work, syn1, hs, word, codes, points, codelens, table, negative, nr, alpha):
+    """Predict ``word`` from ``l1``: update ``syn1`` rows, accumulate the input gradient in work."""
+    D = l1.shape[0]
+    loss = 0.0
+    n_targets = codelens[word] if hs else negative + 1
+    tsize = np.uint64(table.shape[0])
+    for k in range(n_targets):
+        if hs:
+            t = points[word, k]
+            label = np.float32(1.0 - codes[word, k])
+        elif k == 0:
+            t = word
+            label = np.float32(1.0)
+        else:
+            nr = nr * _MUL + _ADD
+            t = table[(nr >> _S16) % tsize]
+            if t == word:
+                continue
+            label = np.float32(0.0)
+        f = np.float32(0.0)
+        for d in range(D):
+            f += l1[d] * syn1[t, d]
+        if f <= -MAX_EXP or f >= MAX_EXP:
+            loss += _softplus(-f if label > 0.5 else f)
+            continue
+        idx = int((f + MAX_EXP) * _SCALE)
+        loss -= LOG_SIG[idx] if label > 0.5 else LOG_ONE_MINUS_SIG[idx]
+        g = (label - SIGMOID[idx]) * alpha
+        for d in range(D):
+            work[d] += g * syn1[t, d]
+            syn1[t, d] += g * l1[d]
+    return nr, loss
+
+
+@njit(nogil=True, cache=True)
+def _subsample(tokens, a, b, keep, buf, nr):
+    n = 0
+    for t in range(a, b):
+        w = tokens[t]
+        if keep[w] < 1.0:
+            nr = nr * _MUL + _ADD
+            if keep[w] < np.float32((nr >> _S16) & _M24) / np.float32(16777216.0):
+                continue
+        buf[n] = w
+        n += 1
+    return n, nr
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, hs, codes,
+                points, codelens, table, negative, keep, window, alpha_lo, alpha_hi, seed):
+    """Train skip-gram (``cbow=False``) or CBOW-mean on one chunk.
+
+    ``sub_ptr``/``sub_idx`` (CSR) list the input rows of each word: empty ``sub_ptr`` means
+    word2vec (word ``w`` is row ``w``); for fastText word ``w`` is the mean of rows
+    ``sub_idx[sub_ptr[w]:sub_ptr[w+1]]`` (its own row and its n-gram buckets).
+    Skip-gram predicts the centre word from each context word's vector (word2vec, as in the C
+    tool) or each context word from the centre's n-gram mean (fastText); CBOW predicts the
+    centre from the mean of all context input rows.
+    """
+    D = syn0.shape[1]
+    work = np.zeros(D, np.float32)
+    l1 = np.zeros(D, np.float32)
+    maxlen = 0
+    for s in range(s_lo, s_hi):
+        maxlen = max(maxlen, starts[s + 1] - starts[s])
+    buf = np.empty(maxlen, np.int32)
+    subword = sub_ptr.shape[0] > 0
+    nr = np.uint64(seed)
+    uwin = np.uint64(window)
+    t0 = starts[s_lo]
+    span = max(starts[s_hi] - t0, 1)
+    loss = 0.0
+    examples = 0
+    words = 0
+    for s in range(s_lo, s_hi):
+        alpha = np.float32(alpha_lo + (alpha_hi - alpha_lo) * ((starts[s] - t0) / span))
+        n, nr = _subsample(tokens, starts[s], starts[s + 1], keep, buf, nr)
+        words += n
+        for i in range(n):
+            nr = nr * _MUL + _ADD
+            red = np.int64((nr >> _S16) % uwin)
+            lo = max(0, i - window + red)
+            hi = min(n, i + window + 1 - red)
+            if cbow:
+                l1[:] = 0.0
+                count = 0
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    c = buf[j]
+                    if subword:
+                        for r in range(sub_ptr[c], sub_ptr[c + 1]):
+                            row = sub_idx[r]
+                            for d in range(D):
+                                l1[d] += syn0[row, d]
+                            count += 1
+                    else:
+                        for d in range(D):
+                            l1[d] += syn0[c, d]
+                        count += 1
+                if count == 0:
+                    continue
+                inv = np.float32(1.0 / count)
+                for d in range(D):
+                    l1[d] *= inv
+                work[:] = 0.0
+                nr, lp = _targets(l1, work, syn1, hs, buf[i], codes, points, codelens, table,
+                                  negative, nr, alpha)
+                loss += lp
+                examples += 1
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    c = buf[j]
+                    if subword:
+                        for r in range(sub_ptr[c], sub_ptr[c + 1]):
+                            row = sub_idx[r]
+                            for d in range(D):
+                                syn0[row, d] += work[d]
+                    else:
+                        for d in range(D):
+                            syn0[c, d] += work[d]
+                continue
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                work[:] = 0.0
+                if subword:  # fastText: the centre's n-gram mean predicts context word j
+                    w = buf[i]
+                    a, b = sub_ptr[w], sub_ptr[w + 1]
+                    l1[:] = 0.0
+                    for r in range(a, b):
+                        row = sub_idx[r]
+                        for d in range(D):
+                            l1[d] += syn0[row, d]
+                    inv = np.float32(1.0 / (b - a))
+                    for d in range(D):
+                        l1[d] *= inv
+                    nr, lp = _targets(l1, work, syn1, hs, buf[j], codes, points, codelens,
+                                      table, negative, nr, alpha)
+                    for r in range(a, b):
+                        row = sub_idx[r]
+                        for d in range(D):
+                            syn0[row, d] += work[d]
+                else:  # word2vec: context word j's vector predicts the centre
+                    c = buf[j]
+                    nr, lp = _targets(syn0[c], work, syn1, hs, buf[i], codes, points,
+                                      codelens, table, negative, nr, alpha)
+                    for d in range(D):
+                        syn0[c, d] += work[d]
+                loss += lp
+                examples += 1
+    return loss, examples, words
+
+
+@njit(nogil=True, cache=True)
+def hs_log_probabilities(h, syn1, codes, points, codelens):
+    """``log P(w | h)`` for every word ``w`` under hierarchical softmax (exact sigmoid)."""
+    V = codelens.shape[0]
+    out = np.zeros(V, np.float64)
+    for w in range(V):
+        lp = 0.0
+        for k in range(codelens[w]):
+            x = 0.0
+            for d in range(h.shape[0]):
+                x += h[d] * syn1[points[w, k], d]
+            z = x if codes[w, k] == 0 else -x
+            lp -= _softplus(-z)
+        out[w] = lp
+    return out
