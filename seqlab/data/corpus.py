@@ -129,10 +129,17 @@ class PreparedCorpus:
 
 def iter_line_tokens(source: TextSource, split: str, tokenizer: Tokenizer,
                      eos_per_line: bool) -> Iterator[list[str]]:
-    """Tokens of each line of ``split``, with ``<eos>`` appended when ``eos_per_line``."""
+    """Tokens of each line of ``split``, with ``<eos>`` appended when ``eos_per_line``.
+
+    With ``eos_per_line``, a blank line ending in ``"\n"`` still gives ``<eos>`` (WikiText
+    counting), but a last piece with no ``"\n"`` that is whitespace only is not a line: the PTB
+    char files end with ``"\n "``, and 42,068 lines must give 42,068 ``<eos>``.
+    """
     tokenize = tokenizer.tokenize
     for line in source.lines(split):
         if eos_per_line:
+            if not line.endswith("\n") and not line.strip():
+                continue
             tokens = tokenize(line.rstrip("\r\n"))
             tokens.append(EOS_TOKEN)
             yield tokens
@@ -155,7 +162,8 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
             tinyshakespeare: char, local files: word). An untrained ``BPETokenizer`` (or
             ``"bpe"``) is trained on the train split first.
         vocab: a ``Vocab`` or a vocab.json path to reuse; ``None``: built from the train split
-            with ``min_freq``/``max_size`` (see :meth:`Vocab.build`).
+            with ``min_freq``/``max_size`` (see :meth:`Vocab.build`), or for a tokenizer with
+            its own vocabulary (BPE) that vocabulary in its id order (so Vocab ids = BPE ids).
         min_freq: see :meth:`Vocab.build`.
         max_size: see :meth:`Vocab.build` (counts the 4 specials).
         splits: splits to write; ``None``: all the source has (train/valid/test; train/valid for
@@ -174,9 +182,9 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
     tok = get_tokenizer(src.tokenizer if tokenizer is None else tokenizer)
     if eos_per_line is None:
         eos_per_line = src.eos_per_line if src.eos_per_line is not None else not tok.keeps_newlines
-    splits = tuple(src.splits if splits is None else splits)
-    if not splits or isinstance(splits, str):
+    if isinstance(splits, str) or (splits is not None and not splits):
         raise ConfigError(f"splits must be a non-empty sequence of split names, got {splits!r}")
+    splits = tuple(src.splits if splits is None else splits)
     for split in splits:
         if split not in src.splits:
             raise ConfigError(f"{src.name} has no split {split!r}; "
@@ -198,6 +206,12 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
             raise DataError(f"{src.name} has no train split to train the BPE tokenizer on")
         strip = "\r\n" if eos_per_line else ""
         tok.fit(line.rstrip(strip) for line in src.lines("train"))
+
+    if vocab is None and tok.own_vocab() is not None:  # BPE: ids = the tokenizer's own ids
+        if min_freq != 1 or max_size is not None:
+            raise ConfigError(f"min_freq/max_size do not apply to the {tok.name!r} tokenizer: "
+                              "its vocabulary size is set when it is trained (vocab_size)")
+        vocab = Vocab(tok.own_vocab())
 
     # pass 1: count tokens per split (and the train split's token frequencies for the vocab)
     counts: dict[str, dict[str, int]] = {}

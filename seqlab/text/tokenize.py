@@ -97,6 +97,14 @@ class Tokenizer:
         """Join tokens back into text (``joiner.join(tokens)``; BPE decodes bytes instead)."""
         return self.joiner.join(tokens)
 
+    def own_vocab(self) -> list[str] | None:
+        """Tokens of the tokenizer's own vocabulary in id order, or ``None`` (it has none).
+
+        Tokenizers with a closed vocabulary (BPE) return it, so a ``Vocab`` built from it never
+        maps their output to ``<unk>``.
+        """
+        return None
+
     def _config(self) -> dict[str, Any]:
         return {}
 
@@ -338,6 +346,11 @@ class BPETokenizer(Tokenizer):
         if idx is None:
             raise DataError(f"token {token!r} is not in the BPE vocabulary")
         return idx
+
+    def own_vocab(self) -> list[str]:
+        """All BPE tokens by BPE id: ids 0..3 are ``SPECIAL_TOKENS``, the same as ``Vocab``'s."""
+        vocab = self._require().get_vocab(with_added_tokens=True)
+        return sorted(vocab, key=vocab.__getitem__)
 
     def detokenize(self, tokens: Iterable[str]) -> str:
         model = self._require()
