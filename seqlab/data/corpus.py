@@ -41,14 +41,8 @@ import numpy as np
 from seqlab.data.lines import TextSource, _hash, open_source
 from seqlab.data.sources import cache_dir
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.tokenize import (
-    EOS_TOKEN,
-    BPETokenizer,
-    Tokenizer,
-    _atomic_write_json,
-    _read_json,
-    get_tokenizer,
-)
+from seqlab.text.base import EOS_TOKEN, Tokenizer, _atomic_write_json, _read_json
+from seqlab.text.tokenize import BPETokenizer, get_tokenizer
 from seqlab.text.vocab import Vocab
 
 __all__ = ["prepare", "PreparedCorpus", "iter_line_tokens"]

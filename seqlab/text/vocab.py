@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import DataError
-from seqlab.text.tokenize import SPECIAL_TOKENS, _atomic_write_json, _read_json
+from seqlab.text.base import SPECIAL_TOKENS, _atomic_write_json, _read_json
 
 __all__ = ["Vocab", "PAD", "UNK", "BOS", "EOS"]
 
