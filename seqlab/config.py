@@ -77,7 +77,7 @@ class DataConfig:
 
     dataset: str = "ptb"
     data: str = ""
-    tokenizer: str = "word"
+    tokenizer: str = ""  # "": the dataset's own (PTB: whitespace; files: word)
     min_freq: int = 1
     max_size: int = 0
     batch_size: int = 20
@@ -247,21 +247,21 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "zaremba-small": {
         "model": {"cell": "lstm", "embedding_dim": 200, "hidden_size": 200, "num_layers": 2,
                   "dropout": 0.0, "init": "uniform", "init_range": 0.1},
-        "data": {"dataset": "ptb", "tokenizer": "word", "batch_size": 20, "bptt": 35},
+        "data": {"dataset": "ptb", "batch_size": 20, "bptt": 35},
         "train": {"optimizer": "sgd", "lr": 1.0, "schedule": "step", "lr_decay": 0.5,
                   "decay_start": 4, "epochs": 13, "clip": 5.0},
     },
     "zaremba-medium": {
         "model": {"cell": "lstm", "embedding_dim": 650, "hidden_size": 650, "num_layers": 2,
                   "dropout": 0.5, "init": "uniform", "init_range": 0.05},
-        "data": {"dataset": "ptb", "tokenizer": "word", "batch_size": 20, "bptt": 35},
+        "data": {"dataset": "ptb", "batch_size": 20, "bptt": 35},
         "train": {"optimizer": "sgd", "lr": 1.0, "schedule": "step", "lr_decay": 0.8,
                   "decay_start": 6, "epochs": 39, "clip": 5.0},
     },
     "zaremba-large": {
         "model": {"cell": "lstm", "embedding_dim": 1500, "hidden_size": 1500, "num_layers": 2,
                   "dropout": 0.65, "init": "uniform", "init_range": 0.04},
-        "data": {"dataset": "ptb", "tokenizer": "word", "batch_size": 20, "bptt": 35},
+        "data": {"dataset": "ptb", "batch_size": 20, "bptt": 35},
         "train": {"optimizer": "sgd", "lr": 1.0, "schedule": "step", "lr_decay": 1 / 1.15,
                   "decay_start": 14, "epochs": 55, "clip": 10.0},
     },

@@ -122,12 +122,14 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
 
     def evaluate_and_record(epoch: int, train_meter: NLLMeter, state: Any) -> bool:
         """Validate, update schedule/best/early-stop counters, checkpoint. True = stop."""
+        train_seconds = epoch_time()
         started = time.perf_counter()
         valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp)
         record = {"event": "valid", "epoch": epoch, "step": progress.step, "lr": schedule.lr,
                   "train_loss": train_meter.loss, "train_ppl": train_meter.ppl,
                   "train_bpc": train_meter.bpc, "valid_loss": valid.loss,
-                  "valid_ppl": valid.ppl, "valid_bpc": valid.bpc}
+                  "valid_ppl": valid.ppl, "valid_bpc": valid.bpc,
+                  "train_tokens": train_meter.count, "train_seconds": train_seconds}
         progress.history.append(record)
         emit(record)
         figure = f"valid bpc {valid.bpc:6.3f}" if char_level else f"valid ppl {valid.ppl:9.2f}"

@@ -1,0 +1,198 @@
+"""Language-model commands: ``seqlab prepare | train lm | eval | generate | score``.
+
+Examples::
+
+    seqlab prepare --dataset ptb
+    seqlab train lm --dataset ptb --preset zaremba-small --out-dir runs/ptb-small
+    seqlab train lm --preset zaremba-small --out-dir runs/ptb-small --resume
+    seqlab train lm --data my_corpus.txt --tokenizer char --preset char-small
+    seqlab eval runs/ptb-small/best.safetensors --split test
+    seqlab generate runs/ptb-small/best.safetensors --prompt "the company" --strategy sample \\
+        --temperature 0.8 --top-p 0.9 --seed 1
+    seqlab score runs/ptb-small/best.safetensors "the cat sat on the mat"
+
+Every command takes ``--dry-run`` (one batch, or one token / one sentence) so CI can run each
+end to end in seconds. ``train`` takes every config field as a flag (``--hidden-size``,
+``--model.hidden_size``) or from ``--config run.toml``; see ``seqlab train lm --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from seqlab.config import add_config_arguments, config_from_args
+
+
+# ------------------------------------------------------------------------------------ prepare
+def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default=None, help="registry name (ptb, ptb-char, "
+                        "wikitext-2, tinyshakespeare, chinese-poetry)")
+    source.add_argument("--data", metavar="FILE", help="any text file (split 90/5/5 by lines)")
+    parser.add_argument("--tokenizer", default=None, help="word, char, whitespace, jieba, bpe "
+                        "(default: the dataset's own)")
+    parser.add_argument("--min-freq", type=int, default=1)
+    parser.add_argument("--max-size", type=int, default=0, help="vocabulary cap (0: none)")
+    parser.add_argument("--out", metavar="DIR", default=None, help="output folder (default: "
+                        "a cache folder keyed by the options)")
+    parser.add_argument("--dry-run", action="store_true", help="prepare only the valid split")
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from seqlab.data.corpus import prepare
+    from seqlab.errors import ConfigError
+
+    source = args.data or args.dataset
+    if source is None:
+        raise ConfigError("prepare needs --dataset NAME or --data FILE")
+    corpus = prepare(source, args.out, tokenizer=args.tokenizer, min_freq=args.min_freq,
+                     max_size=args.max_size or None,
+                     splits=("valid",) if args.dry_run else None)
+    state = "cached" if corpus.cache_hit else "written"
+    print(f"{corpus!r} ({state})")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- train
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", nargs="?", default="lm", choices=["lm"],
+                        help="what to train (default lm: a recurrent language model)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue <out-dir>/last.safetensors exactly where it stopped")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="one training batch and one validation batch (into <out-dir>/dry-run)")
+    add_config_arguments(parser)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from seqlab.train.runner import train_lm
+
+    cfg = config_from_args(args)
+    result = train_lm(cfg, resume=args.resume, dry_run=args.dry_run,
+                      log=lambda line: print(line, flush=True))
+    print(f"| done: {result['stopped']} | checkpoints in {result['out_dir']} |")
+    return 0
+
+
+# --------------------------------------------------------------------------------------- eval
+def _checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .safetensors checkpoint (or a run folder: its "
+                        "last.safetensors)")
+    parser.add_argument("--dry-run", action="store_true", help="one batch / token / sentence")
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    _checkpoint_argument(parser)
+    parser.add_argument("--split", default="test", help="valid or test (default test)")
+    parser.add_argument("--data", metavar="FILE", default=None,
+                        help="evaluate on this text file (encoded with the checkpoint's vocab)")
+    parser.add_argument("--batch-size", type=int, default=None)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from seqlab.config import RunConfig
+    from seqlab.train.checkpoint import load_checkpoint
+    from seqlab.train.loop import evaluate
+    from seqlab.train.runner import load_corpus, streams
+
+    ckpt = load_checkpoint(args.checkpoint)
+    overrides: dict = {"data": {}}
+    if args.batch_size:
+        overrides["data"]["eval_batch_size"] = args.batch_size
+    cfg = RunConfig.from_dict(overrides, base=ckpt.config)
+    corpus = load_corpus(cfg, vocab=ckpt.vocab, data=args.data)
+    model = ckpt.build_model()
+    meter = evaluate(model, streams(corpus, cfg, args.split), "cpu",
+                     1 if args.dry_run else None)
+    result = {"split": args.split, "tokens": meter.count, "loss": meter.loss, "ppl": meter.ppl,
+              "bpc": meter.bpc}
+    print(json.dumps(result))
+    return 0
+
+
+# ----------------------------------------------------------------------------------- generate
+def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    _checkpoint_argument(parser)
+    parser.add_argument("--prompt", default="", help="text to continue (default: a line start)")
+    parser.add_argument("--max-new-tokens", type=int, default=50)
+    parser.add_argument("--strategy", choices=["greedy", "sample", "beam"], default="sample")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=None)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--beam-size", type=int, default=4)
+    parser.add_argument("--length-penalty", type=float, default=1.0)
+    parser.add_argument("--num-samples", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=None, help="same seed, same text")
+
+
+def _vocab_and_tokenizer(ckpt):
+    from seqlab.text.tokenize import Tokenizer
+    from seqlab.text.vocab import Vocab
+
+    return Vocab.from_dict(ckpt.vocab), Tokenizer.from_dict(ckpt.tokenizer)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from seqlab.generate import decoding
+    from seqlab.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(args.checkpoint)
+    vocab, tokenizer = _vocab_and_tokenizer(ckpt)
+    start = [vocab.eos_id]  # training streams put <eos> (or "\n") before every line
+    if tokenizer.keeps_newlines:
+        start = [vocab.token_to_id("\n")] if "\n" in vocab else [vocab.bos_id]
+    prompt = start + decoding.encode_prompt(args.prompt, vocab, tokenizer)
+    steps = 1 if args.dry_run else args.max_new_tokens
+    model = ckpt.build_model()
+    for i in range(args.num_samples):
+        seed = None if args.seed is None else args.seed + i
+        if args.strategy == "greedy":
+            new = decoding.greedy(model, prompt, steps)
+        elif args.strategy == "sample":
+            new = decoding.sample(model, prompt, steps, temperature=args.temperature,
+                                  top_k=args.top_k, top_p=args.top_p, seed=seed)
+        else:
+            new = decoding.beam_search(model, prompt, steps, beam_size=args.beam_size,
+                                       length_penalty=args.length_penalty)[0].tokens
+        tokens = vocab.decode(prompt[1:] + new)
+        if not tokenizer.keeps_newlines:
+            tokens = ["\n" if t == "<eos>" else t for t in tokens]
+        print(tokenizer.detokenize(tokens).replace(" \n ", "\n"))
+    return 0
+
+
+# -------------------------------------------------------------------------------------- score
+def add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    _checkpoint_argument(parser)
+    parser.add_argument("sentences", nargs="*", help="sentences to score (default: stdin lines)")
+    parser.add_argument("--file", default=None, help="score each line of this file")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from seqlab.errors import DataError
+    from seqlab.generate import decoding
+    from seqlab.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(args.checkpoint)
+    vocab, tokenizer = _vocab_and_tokenizer(ckpt)
+    if args.file:
+        with open(args.file, encoding="utf-8") as fh:
+            sentences = [line.rstrip("\n") for line in fh if line.strip()]
+    else:
+        sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not sentences:
+        raise DataError("score needs sentences: as arguments, --file FILE or on stdin")
+    model = ckpt.build_model()
+    line_end = vocab.token_to_id("\n") if tokenizer.keeps_newlines else vocab.eos_id
+    for sentence in sentences[:1] if args.dry_run else sentences:
+        ids = decoding.encode_prompt(sentence, vocab, tokenizer) + [line_end]
+        result = decoding.score(model, ids, context=[line_end])
+        tokens = vocab.decode(ids)
+        print(json.dumps({"sentence": sentence, "log_prob": result.log_prob,
+                          "ppl": result.perplexity,
+                          "surprisal_bits": [[t, round(s, 4)] for t, s in
+                                             zip(tokens, result.surprisal)]},
+                         ensure_ascii=False))
+    return 0
