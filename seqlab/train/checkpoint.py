@@ -64,8 +64,8 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     torch.set_rng_state(tensors["rng/torch"])
     kind, pos, has_gauss, cached = meta["numpy"]
-    np.random.set_state((kind,  # noqa: NPY002 tensors["rng/numpy"].numpy().astype(np.uint32), pos, has_gauss,
-                         cached))
+    keys = tensors["rng/numpy"].numpy().astype(np.uint32)
+    np.random.set_state((kind, keys, pos, has_gauss, cached))  # noqa: NPY002
     version, internal, gauss = meta["python"]
     random.setstate((version, tuple(internal), gauss))
 

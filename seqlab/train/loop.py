@@ -212,5 +212,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                 break
         if progress.batch == steps_per_epoch:
             progress.epoch, progress.batch = epoch + 1, 0
-        evaluate_and_record(epoch, meter, None if progress.batch == 0 else state)
+            evaluate_and_record(epoch, meter, None)
+        elif save is not None:  # stopped mid-epoch (max_steps): a resume point, no evaluation
+            save(progress, state, False)
     return progress
