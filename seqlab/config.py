@@ -108,6 +108,7 @@ class TrainConfig:
     min_lr: float = 0.0
     epochs: int = 13
     max_steps: int = 0
+    time_limit: float = 0.0
     clip: float = 5.0
     loss_reduction: str = "sequence"
     patience: int = 0
@@ -130,6 +131,8 @@ class TrainConfig:
         _check(math.isfinite(self.lr) and self.lr > 0, "train.lr", "a finite float > 0", self.lr)
         _check(0 < self.lr_decay <= 1, "train.lr_decay", "in (0, 1]", self.lr_decay)
         _check(self.epochs > 0, "train.epochs", "> 0", self.epochs)
+        _check(self.time_limit >= 0, "train.time_limit", ">= 0 seconds (0 = none)",
+               self.time_limit)
         _check(self.clip >= 0, "train.clip", ">= 0 (0 = no clipping)", self.clip)
         for name in ("max_steps", "patience", "decay_start", "plateau_patience", "threads",
                      "checkpoint_every", "eval_every"):

@@ -149,7 +149,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             save(progress, state, is_best)
         return stop
 
-    epoch_start = time.perf_counter()
+    epoch_start = run_start = time.perf_counter()
 
     def epoch_time() -> float:
         return time.perf_counter() - epoch_start
@@ -200,6 +200,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                       "tok_s": tokens / (now - last)})
                 window, tokens, last = NLLMeter(), 0, now
             out_of_steps = bool(cfg.max_steps) and progress.step >= cfg.max_steps
+            out_of_time = bool(cfg.time_limit) and time.perf_counter() - run_start > cfg.time_limit
             end_of_epoch = progress.batch == steps_per_epoch
             if cfg.eval_every and progress.step % cfg.eval_every == 0 and not end_of_epoch:
                 if evaluate_and_record(epoch, meter, state):
@@ -207,12 +208,15 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             elif (cfg.checkpoint_every and progress.step % cfg.checkpoint_every == 0
                   and not end_of_epoch and save is not None):
                 save(progress, state, False)
-            if out_of_steps:
-                progress.stopped = f"reached max_steps={cfg.max_steps}"
+            if out_of_steps or out_of_time:
+                progress.stopped = (f"reached max_steps={cfg.max_steps}" if out_of_steps else
+                                    f"reached time_limit={cfg.time_limit:g}s")
                 break
         if progress.batch == steps_per_epoch:
             progress.epoch, progress.batch = epoch + 1, 0
             evaluate_and_record(epoch, meter, None)
+        elif progress.stopped.startswith("reached time_limit"):
+            evaluate_and_record(epoch, meter, state)  # the figure the time bought
         elif save is not None:  # stopped mid-epoch (max_steps): a resume point, no evaluation
             save(progress, state, False)
     return progress

@@ -60,7 +60,7 @@ class NLLMeter:
 
 
 def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
-    """Save train/valid ``unit`` ("ppl" or "bpc") per epoch as a PNG (matplotlib, Agg)."""
+    """Save train/valid ``unit`` ("ppl" or "bpc") per evaluation as a PNG (matplotlib, Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,11 +69,11 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
 
     import matplotlib.pyplot as plt
 
-    epochs = [h["epoch"] for h in history]
+    steps = [h["step"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
     for split in ("train", "valid"):
-        ax.plot(epochs, [h[f"{split}_{unit}"] for h in history], marker="o", label=split)
-    ax.set_xlabel("epoch")
+        ax.plot(steps, [h[f"{split}_{unit}"] for h in history], marker="o", label=split)
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel("bits per character" if unit == "bpc" else "perplexity")
     if unit == "ppl":
         ax.set_yscale("log")

@@ -132,7 +132,7 @@ def train_lm(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
         ckpt.load_optimizer(optimizer)
         schedule.load_state_dict(ckpt.schedule)
         progress = Progress(**ckpt.progress)
-        if progress.stopped.startswith("reached max_steps"):
+        if progress.stopped.startswith("reached "):  # max_steps / time_limit: may go on
             progress.stopped = ""
         carry = ckpt.carry()
         ckpt.restore_rng()  # last: building the model above consumed random numbers
