@@ -45,6 +45,9 @@ _EXPORTS = {
     "pad_batch": "seqlab.data.batching",
     # models
     "LanguageModel": "seqlab.models.language_model",
+    "CheckpointError": "seqlab.errors",
+    "RunConfig": "seqlab.config",
+    "load_checkpoint": "seqlab.train.checkpoint",
 }
 
 __all__ = ["__version__", *_EXPORTS]

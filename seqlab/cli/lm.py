@@ -102,7 +102,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.batch_size:
         overrides["data"]["eval_batch_size"] = args.batch_size
     cfg = RunConfig.from_dict(overrides, base=ckpt.config)
-    corpus = load_corpus(cfg, vocab=ckpt.vocab, data=args.data)
+    corpus = load_corpus(cfg, vocab=ckpt.vocab, tokenizer=ckpt.tokenizer, data=args.data)
     model = ckpt.build_model()
     meter = evaluate(model, streams(corpus, cfg, args.split), "cpu",
                      1 if args.dry_run else None)
