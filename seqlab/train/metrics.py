@@ -75,8 +75,13 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
         ax.plot(steps, [h[f"{split}_{unit}"] for h in history], marker="o", label=split)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("bits per character" if unit == "bpc" else "perplexity")
-    if unit == "ppl":
+    values = [h[f"{split}_{unit}"] for h in history for split in ("train", "valid")]
+    if unit == "ppl" and max(values) > 3 * min(values):
+        from matplotlib.ticker import FormatStrFormatter
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -142,6 +142,7 @@ def train_lm(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
     else:
         out.mkdir(parents=True, exist_ok=True)
         metrics.write_text("")
+        best.unlink(missing_ok=True)  # only reached with overwrite: a stale best must not win
     cfg.save(out / "config.toml")
     unit = "bpc" if corpus.char_level else "ppl"
     n_params = sum(p.numel() for p in model.parameters())
