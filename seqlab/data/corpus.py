@@ -228,6 +228,8 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
     dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
 
     # pass 2: encode into .npy memmaps; meta.json is removed first and written last
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out_dir {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     (out / "meta.json").unlink(missing_ok=True)
     split_meta = {}
@@ -248,7 +250,7 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
 def _encode_split(src: TextSource, split: str, tok: Tokenizer, vocab: Vocab, eos_per_line: bool,
                   path: Path, n: int, dtype: type) -> int:
     """Write the split's ids to ``path`` (atomically); returns how many are ``unk_id``."""
-    tmp = path.with_name(f".{path.name}.tmp.npy")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")  # unique per process
     ids = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(n,))
     pos = unk = 0
     buffer: list[int] = []

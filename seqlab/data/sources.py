@@ -297,12 +297,16 @@ def dataset_files(name: str) -> dict[str, Path]:
     return {f.name: _resolve_file(spec, f, f"dataset {name!r} file {f.name!r}") for f in spec.files}
 
 
-def dataset_path(name: str, split: str = "train") -> Path:
+def dataset_path(name: str | os.PathLike, split: str = "train") -> Path:
     """Path of the file holding ``split`` of dataset ``name`` (resolved and verified).
 
     For datasets whose splits are cut from one file (tinyshakespeare) this is that file; for
-    multi-file ones (chinese-poetry) the folder holding all their files.
+    multi-file ones (chinese-poetry) the folder holding all their files. A ``name`` that is not
+    a registry name but an existing local file is returned as is (its splits are cut by
+    :func:`seqlab.data.lines.open_source`).
     """
+    if name not in DATASETS and Path(name).expanduser().is_file():
+        return Path(name).expanduser()
     spec = get_spec(name)
     _check_split(spec.name, split, spec.splits)
     if spec.split_files:

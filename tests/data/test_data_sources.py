@@ -243,3 +243,9 @@ def test_empty_or_whitespace_corpus(tmp_path):
     (tmp_path / "train.txt").write_text(" \n\t\n", encoding="utf-8")
     with pytest.raises(DataError, match="empty or whitespace only"):
         load_text(tmp_path, "train")
+
+
+def test_dataset_path_of_a_local_file(tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("x\n", encoding="utf-8")
+    assert dataset_path(str(path)) == path
