@@ -36,6 +36,8 @@ class Progress:
     step: int = 0
     best_valid: float = math.inf
     bad_evals: int = 0
+    epoch_nll: float = 0.0  # training NLL sum and token count so far in this epoch
+    epoch_tokens: int = 0
     history: list[dict] = field(default_factory=list)
     stopped: str = ""
 
@@ -162,7 +164,10 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         epoch_start = time.perf_counter()
         state = _to(carry, device) if progress.batch else None  # fresh state each epoch
         carry = None
+        if progress.batch == 0:
+            progress.epoch_nll, progress.epoch_tokens = 0.0, 0
         meter, window, tokens, last = NLLMeter(), NLLMeter(), 0, time.perf_counter()
+        meter.add(progress.epoch_nll, progress.epoch_tokens)  # resumed: the epoch so far
         for i, (x, y) in enumerate(train_data):
             if i < progress.batch:  # resuming mid-epoch: skip windows already trained on
                 continue
@@ -187,6 +192,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             schedule.after_step(progress.step)
             value = nll.item()
             meter.add(value, count)
+            progress.epoch_nll, progress.epoch_tokens = meter.nll_sum, meter.count
             window.add(value, count)
             tokens += count
             if progress.step % cfg.log_every == 0 or progress.batch == steps_per_epoch:

@@ -168,4 +168,5 @@ def test_killed_run_resumes_exactly(workdir):
     b = json.loads((workdir / "killed/result.json").read_text())
     for key in ("valid_loss", "test_loss", "steps"):
         assert a[key] == b[key], key  # bit-exact, not approximately
-    assert [h["valid_loss"] for h in a["history"]] == [h["valid_loss"] for h in b["history"]]
+    for key in ("valid_loss", "train_loss", "lr", "step"):
+        assert [h[key] for h in a["history"]] == [h[key] for h in b["history"]], key
