@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from seqlab.config import TrainConfig
+from seqlab.errors import SeqlabError
 from seqlab.train.losses import token_nll
 from seqlab.train.metrics import NLLMeter
 from seqlab.train.optim import LRSchedule
@@ -191,6 +192,9 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             progress.batch, progress.step = i + 1, progress.step + 1
             schedule.after_step(progress.step)
             value = nll.item()
+            if not math.isfinite(value) and cfg.amp != "fp16":  # fp16: the scaler skips steps
+                raise SeqlabError(f"training diverged: loss is {value} at step {progress.step} "
+                                  f"(lr {schedule.lr:g}); lower train.lr or set train.clip")
             meter.add(value, count)
             progress.epoch_nll, progress.epoch_tokens = meter.nll_sum, meter.count
             window.add(value, count)
@@ -221,7 +225,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         if progress.batch == steps_per_epoch:
             progress.epoch, progress.batch = epoch + 1, 0
             evaluate_and_record(epoch, meter, None)
-        elif progress.stopped.startswith("reached time_limit"):
+        elif progress.stopped.startswith("reached time_limit") and not (
+                progress.history and progress.history[-1]["step"] == progress.step):
             evaluate_and_record(epoch, meter, state)  # the figure the time bought
         elif save is not None:  # stopped mid-epoch (max_steps): a resume point, no evaluation
             save(progress, state, False)

@@ -157,3 +157,16 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     final = [h["valid_loss"] for h in resumed.history]
     assert final == [h["valid_loss"] for h in whole.history]  # bit-exact
     assert math.isfinite(final[-1])
+
+
+def test_divergence_is_an_error_naming_the_step():
+    from seqlab.errors import SeqlabError
+
+    cfg = TrainConfig(optimizer="sgd", lr=1.0, epochs=1, log_every=100, clip=0.0)
+    train, valid = LMStream(corpus(), 4, 10), LMStream(corpus(300, seed=1), 2, 10)
+    model, opt = make(cfg)
+    with torch.no_grad():
+        model.decoder.bias.fill_(float("nan"))
+    with pytest.raises(SeqlabError, match="training diverged: loss is nan at step 1"):
+        fit(model, train, valid, cfg, optimizer=opt, schedule=LRSchedule(opt, cfg, len(train)),
+            log=quiet)
