@@ -102,15 +102,16 @@ class _LocalFile(TextSource):
             with open_text(self.path) as handle:
                 n = sum(1 for _ in handle)
             self._bounds = {s: (int(n * a), int(n * b)) for s, (a, b) in LOCAL_SPLIT.items()}
-            empty = [s for s, (a, b) in self._bounds.items() if a == b]
-            if empty:
-                raise DataError(
-                    f"{self.path} has {n} lines: too few to cut splits {empty} by line fractions "
-                    f"{LOCAL_SPLIT}; give a longer file or a mapping {{split: path}}")
+            self._num_lines = n
         return self._bounds
 
     def _lines(self, split: str) -> Iterator[str]:
         start, end = self.bounds()[split]
+        if start == end:
+            raise DataError(
+                f"{self.path} has {self._num_lines} line(s): too few to cut a {split!r} split by "
+                f"the line fractions {LOCAL_SPLIT}; give a longer file, fewer splits, or a "
+                "mapping {split: path}")
         with open_text(self.path) as handle:
             for i, line in enumerate(handle):
                 if i >= end:

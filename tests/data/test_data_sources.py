@@ -219,8 +219,9 @@ def test_local_file_split_by_line_fractions(tmp_path):
     assert load_text(str(path), "valid") == "".join(lines[90:95])
     short = tmp_path / "short.txt"
     short.write_text("a\nb\nc\n", encoding="utf-8")
-    with pytest.raises(DataError, match="3 lines: too few"):
+    with pytest.raises(DataError, match=r"3 line\(s\): too few to cut a .valid. split"):
         load_text(short, "valid")
+    assert list(open_source(short).lines("train")) == ["a\n", "b\n"]  # int(3 * 0.9) = 2 lines
 
 
 def test_directory_and_mapping_sources(tmp_path):
