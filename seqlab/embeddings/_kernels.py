@@ -216,3 +216,18 @@ def hs_log_probabilities(h, syn1, codes, points, codelens):
             lp -= _softplus(-z)
         out[w] = lp
     return out
+
+
+@njit(nogil=True, cache=True)
+def csr_mean_rows(matrix, ptr, idx):
+    """Row ``w`` of the result is the mean of ``matrix[idx[ptr[w]:ptr[w+1]]]``."""
+    out = np.zeros((ptr.shape[0] - 1, matrix.shape[1]), np.float32)
+    for w in range(ptr.shape[0] - 1):
+        a, b = ptr[w], ptr[w + 1]
+        for r in range(a, b):
+            for d in range(matrix.shape[1]):
+                out[w, d] += matrix[idx[r], d]
+        if b > a:
+            for d in range(matrix.shape[1]):
+                out[w, d] /= b - a
+    return out

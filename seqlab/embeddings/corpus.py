@@ -50,7 +50,7 @@ class LineCorpus:
         with opener(self.path, "rt", encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 tokens = (line.lower() if self.lowercase else line).split()
-                for i in range(0, len(tokens), self.max_sentence_length):
+                for i in range(0, max(len(tokens), 1), self.max_sentence_length):
                     yield tokens[i:i + self.max_sentence_length]
 
     def __repr__(self) -> str:

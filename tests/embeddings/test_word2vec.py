@@ -1,0 +1,160 @@
+"""Word2Vec against gensim: neighbours, vocabulary tables, files; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.vocab import huffman_tree, keep_probabilities, negative_table
+from seqlab.embeddings.word2vec import Word2Vec
+from seqlab.errors import ConfigError, DataError, NotFittedError
+
+CLUSTER_SIZE = 8  # as in conftest.cluster_corpus
+
+
+def cluster_of(word: str) -> str:
+    return word.split("w")[0]
+
+
+gensim_models = pytest.importorskip("gensim.models")
+
+SETTINGS = [("skipgram", "negative"), ("cbow", "negative"), ("skipgram", "hierarchical"),
+            ("cbow", "hierarchical")]
+COMMON = dict(vector_size=24, window=3, min_count=1, sample=0.0, epochs=5, workers=2, seed=3)
+
+
+def gensim_w2v(corpus, architecture, loss, **kw):
+    return gensim_models.Word2Vec(
+        corpus, sg=int(architecture == "skipgram"), hs=int(loss == "hierarchical"),
+        negative=5 if loss == "negative" else 0, vector_size=kw["vector_size"],
+        window=kw["window"], min_count=kw["min_count"], sample=kw["sample"],
+        epochs=kw["epochs"], workers=kw["workers"], seed=kw["seed"])
+
+
+def neighbours(wv, word, topn=CLUSTER_SIZE - 1):
+    return {w for w, _ in wv.most_similar(word, topn=topn)}
+
+
+@pytest.mark.parametrize("architecture, loss", SETTINGS)
+def test_neighbours_agree_with_gensim(clusters, architecture, loss):
+    ours = Word2Vec(architecture=architecture, loss=loss, **COMMON).fit(clusters)
+    theirs = gensim_w2v(clusters, architecture, loss, **COMMON)
+    assert set(ours.wv.index_to_key) == set(theirs.wv.index_to_key)
+    overlap, purity = [], []
+    for word in ours.wv.index_to_key:
+        mine, ref = neighbours(ours.wv, word), neighbours(theirs.wv, word)
+        overlap.append(len(mine & ref) / len(ref))
+        purity.append(np.mean([cluster_of(w) == cluster_of(word) for w in mine]))
+    assert np.mean(overlap) >= 0.9, np.mean(overlap)
+    assert np.mean(purity) >= 0.9
+    assert len(ours.epoch_losses_) == COMMON["epochs"]
+    assert all(isinstance(x, float) and np.isfinite(x) for x in ours.epoch_losses_)
+    assert ours.epoch_losses_[-1] < ours.epoch_losses_[0]
+
+
+def test_each_loads_the_others_files(clusters, tmp_path):
+    ours = Word2Vec(**COMMON).fit(clusters)
+    theirs = gensim_w2v(clusters, "skipgram", "negative", **COMMON)
+    for binary in (False, True):
+        ours.wv.save_word2vec_format(tmp_path / "ours", binary=binary)
+        g = gensim_models.KeyedVectors.load_word2vec_format(str(tmp_path / "ours"), binary=binary)
+        np.testing.assert_allclose(g.vectors, ours.wv.vectors, rtol=1e-6)
+        a, b = g.most_similar("c0w1", topn=3), ours.wv.most_similar("c0w1", topn=3)
+        assert [w for w, _ in a] == [w for w, _ in b]
+        np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-5)
+        theirs.wv.save_word2vec_format(str(tmp_path / "theirs"), binary=binary)
+        mine = KeyedVectors.load_word2vec_format(tmp_path / "theirs", binary=binary)
+        assert mine.index_to_key == theirs.wv.index_to_key
+        np.testing.assert_allclose(mine.vectors, theirs.wv.vectors, rtol=1e-6)
+
+
+def test_one_worker_is_reproducible(clusters):
+    a = Word2Vec(**{**COMMON, "workers": 1}).fit(clusters[:300])
+    b = Word2Vec(**{**COMMON, "workers": 1}).fit(clusters[:300])
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    assert a.epoch_losses_ == b.epoch_losses_
+
+
+def test_negative_table_follows_unigram_075():
+    counts = np.array([1000, 300, 120, 50, 7, 1])
+    table = negative_table(counts, size=1_000_000)
+    share = np.bincount(table, minlength=len(counts)) / len(table)
+    expected = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(share, expected, atol=2e-6)
+    # gensim's cumulative table encodes the same distribution
+    model = gensim_models.Word2Vec(vector_size=4, min_count=1)
+    model.build_vocab([[f"w{i}"] * int(c) for i, c in enumerate(counts)])
+    cum = model.cum_table / model.cum_table[-1]
+    order = [model.wv.key_to_index[f"w{i}"] for i in range(len(counts))]
+    np.testing.assert_allclose(np.diff(np.concatenate([[0], cum]))[order], expected, atol=1e-8)
+
+
+def test_subsampling_matches_gensim():
+    rng = np.random.default_rng(0)
+    corpus = [[f"w{int(i)}" for i in rng.zipf(1.3, 30) if i < 400] for _ in range(400)]
+    model = gensim_models.Word2Vec(vector_size=4, min_count=1, sample=1e-3)
+    model.build_vocab(corpus)
+    keys = model.wv.index_to_key
+    counts = np.array([model.wv.get_vecattr(k, "count") for k in keys])
+    gensim_keep = np.array([model.wv.get_vecattr(k, "sample_int") for k in keys]) / 2**32
+    np.testing.assert_allclose(keep_probabilities(counts, 1e-3), gensim_keep, atol=1e-6)
+    assert keep_probabilities(counts, 1e-3).min() < 0.5  # the test exercises subsampling
+
+
+def test_huffman_tree_is_optimal_like_gensim():
+    rng = np.random.default_rng(1)
+    counts = np.sort(rng.integers(1, 500, 300))[::-1]
+    codes, points, lengths = huffman_tree(counts)
+    model = gensim_models.Word2Vec(vector_size=4, min_count=1, hs=1, negative=0)
+    model.build_vocab([[f"w{i}"] * int(c) for i, c in enumerate(counts)])
+    gensim_cost = sum(model.wv.get_vecattr(f"w{i}", "count") *
+                      len(model.wv.get_vecattr(f"w{i}", "code")) for i in range(len(counts)))
+    assert int((counts * lengths).sum()) == gensim_cost  # Huffman cost is unique
+    assert points.max() == len(counts) - 2 and (points[:, 0] == len(counts) - 2).all()
+    # prefix-free codes: no word's code is a prefix of another's
+    strings = sorted("".join(map(str, codes[w, :lengths[w]])) for w in range(len(counts)))
+    assert all(not b.startswith(a) for a, b in zip(strings, strings[1:]))
+
+
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_hierarchical_probabilities_sum_to_one(clusters, architecture):
+    model = Word2Vec(architecture=architecture, loss="hierarchical",
+                     **COMMON).fit(clusters)
+    rng = np.random.default_rng(0)
+    for h in [model.wv.vectors[0], rng.normal(size=COMMON["vector_size"])]:
+        p = np.exp(model.output_log_probabilities(h))
+        assert p.sum() == pytest.approx(1.0, abs=1e-9)
+    # after training, a word's context predicts its own cluster
+    h = model.wv.vectors[model.wv.key_to_index["c2w1"]]
+    p = np.exp(model.output_log_probabilities(h))
+    mass = sum(p[i] for i, w in enumerate(model.wv.index_to_key) if cluster_of(w) == "c2")
+    assert mass > 0.5
+    with pytest.raises(ConfigError, match="hierarchical"):
+        Word2Vec(**{**COMMON, "epochs": 1}).fit(clusters[:50]).output_log_probabilities(h)
+
+
+def test_bad_input(clusters):
+    with pytest.raises(DataError, match="empty"):
+        Word2Vec(**COMMON).fit([])
+    with pytest.raises(DataError, match="empty"):
+        Word2Vec(**COMMON).fit([[], []])
+    with pytest.raises(DataError, match="min_count=1000 leaves an empty vocabulary"):
+        Word2Vec(**{**COMMON, "min_count": 1000}).fit(clusters[:10])
+    with pytest.raises(DataError, match="one-shot iterator"):
+        Word2Vec(**COMMON).fit(s for s in clusters)
+    with pytest.raises(DataError, match="LineCorpus"):
+        Word2Vec(**COMMON).fit("corpus.txt")
+    with pytest.raises(DataError, match="sentence 0 is a string"):
+        Word2Vec(**COMMON).fit(["a b c"])
+    with pytest.raises(ConfigError, match="architecture must be one of"):
+        Word2Vec(architecture="sg").fit(clusters)
+    with pytest.raises(ConfigError, match="window must be an integer >= 1, got 0"):
+        Word2Vec(window=0).fit(clusters)
+    with pytest.raises(ConfigError, match="sample"):
+        Word2Vec(sample=2.0).fit(clusters)
+    with pytest.raises(NotFittedError):
+        Word2Vec().output_log_probabilities(np.zeros(3))
+    model = Word2Vec(**{**COMMON, "epochs": 1}).fit(clusters[:50])
+    with pytest.raises(KeyError, match="'c9w9'"):
+        model.wv["c9w9"]
