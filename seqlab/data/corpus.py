@@ -9,10 +9,13 @@
     meta.json                      options, counts per split, and ``key``: a hash of the inputs'
                                    content and every option; written last (its presence = done)
 
-It streams line by line in two passes (1: count tokens per split and build the vocabulary from
-the train split; 2: encode into ``np.lib.format.open_memmap`` files in chunks), so memory stays
-bounded by the vocabulary and one chunk, not the corpus. A re-run whose key matches
-``meta.json`` is a cache hit and returns at once.
+It streams line by line and tokenizes once, in two passes: (1) each split's tokens become
+provisional ids (first-seen order) appended to a temporary uint32 file while the train split's
+counts are kept, then the vocabulary is built; (2) one lookup table maps provisional ids to
+vocabulary ids, chunk by chunk, into ``np.lib.format.open_memmap`` files. Memory stays bounded
+by the number of distinct tokens and one chunk, not the corpus; the temporary files take 4 bytes
+per token on disk while preparing. A re-run whose key matches ``meta.json`` is a cache hit and
+returns at once.
 
 Line ends: with ``eos_per_line`` every line's tokens are followed by ``<eos>`` (its ``"\\n"``
 removed first); without it a line is tokenized as is, so the char tokenizer keeps ``"\\n"`` as a
@@ -207,36 +210,37 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
                               "its vocabulary size is set when it is trained (vocab_size)")
         vocab = Vocab(tok.own_vocab())
 
-    # pass 1: count tokens per split (and the train split's token frequencies for the vocab)
-    counts: dict[str, dict[str, int]] = {}
-    freqs: Counter | None = Counter() if vocab is None else None
-    for split in dict.fromkeys(splits + (("train",) if vocab is None else ())):
-        n_tokens = n_lines = 0
-        for tokens in iter_line_tokens(src, split, tok, eos_per_line):
-            n_tokens += len(tokens)
-            n_lines += 1
-            if freqs is not None and split == "train":
-                freqs.update(tokens)
-        if n_tokens == 0:
-            raise DataError(f"{src.name} split {split!r} has no tokens "
-                            f"({n_lines} lines, empty or whitespace only)")
-        counts[split] = {"tokens": n_tokens, "lines": n_lines}
-    if vocab is None:
-        if not any(t not in Vocab.specials for t in freqs):
-            raise DataError(f"{src.name} train split has no tokens besides specials")
-        vocab = Vocab.build(freqs, min_freq=min_freq, max_size=max_size)
-    dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
-
-    # pass 2: encode into .npy memmaps; meta.json is removed first and written last
+    # pass 1: tokenize each split once into provisional ids (first-seen order) on disk, counting
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out_dir {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "meta.json").unlink(missing_ok=True)
-    split_meta = {}
-    for split in splits:
-        n = counts[split]["tokens"]
-        unk = _encode_split(src, split, tok, vocab, eos_per_line, out / f"{split}.npy", n, dtype)
-        split_meta[split] = {"file": f"{split}.npy", **counts[split], "unk": unk}
+    provisional: dict[str, int] = {}
+    train_counts: list[int] = []
+    counts: dict[str, dict[str, int]] = {}
+    raw: dict[str, Path] = {}
+    order = (("train",) if vocab is None else ()) + splits  # train first: first occurrences
+    try:
+        for split in dict.fromkeys(order):
+            raw[split] = out / f".{split}.{os.getpid()}.provisional.u32"
+            counts[split] = _tokenize_split(src, split, tok, eos_per_line, provisional,
+                                            train_counts if split == "train" else None,
+                                            raw[split] if split in splits else None)
+        if vocab is None:
+            freqs = Counter({t: c for t, c in zip(provisional, train_counts) if c})
+            if not any(t not in Vocab.specials for t in freqs):
+                raise DataError(f"{src.name} train split has no tokens besides specials")
+            vocab = Vocab.build(freqs, min_freq=min_freq, max_size=max_size)
+        dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
+        # pass 2: provisional -> vocabulary ids through one lookup table, into .npy memmaps
+        lookup = np.array(vocab.encode(provisional), dtype=dtype)
+        split_meta = {}
+        (out / "meta.json").unlink(missing_ok=True)  # an older preparation stops being valid here
+        for split in splits:
+            unk = _remap(raw[split], lookup, out / f"{split}.npy", counts[split]["tokens"])
+            split_meta[split] = {"file": f"{split}.npy", **counts[split], "unk": unk}
+    finally:
+        for path in raw.values():
+            path.unlink(missing_ok=True)
     vocab.save(out / "vocab.json")
     tok.save(out / "tokenizer.json")
     meta = {"format": _FORMAT, "version": 1, "key": key, "source": src.name,
@@ -247,40 +251,66 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
     return PreparedCorpus(out, meta, vocab, tok)
 
 
-def _encode_split(src: TextSource, split: str, tok: Tokenizer, vocab: Vocab, eos_per_line: bool,
-                  path: Path, n: int, dtype: type) -> int:
-    """Write the split's ids to ``path`` (atomically); returns how many are ``unk_id``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")  # unique per process
-    ids = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(n,))
-    pos = unk = 0
+def _tokenize_split(src: TextSource, split: str, tok: Tokenizer, eos_per_line: bool,
+                    provisional: dict[str, int], train_counts: list[int] | None,
+                    raw: Path | None) -> dict[str, int]:
+    """Pass 1 over one split: provisional ids (uint32) appended to ``raw`` in chunks.
+
+    ``provisional`` (token -> first-seen index) grows across splits; ``train_counts`` (index ->
+    count) is updated for the train split only. Returns ``{"tokens": n, "lines": k}``.
+    """
+    n_tokens = n_lines = 0
     buffer: list[int] = []
+    handle = open(raw, "wb") if raw is not None else None
     try:
         for tokens in iter_line_tokens(src, split, tok, eos_per_line):
-            buffer.extend(vocab.encode(tokens))
+            n_lines += 1
+            for token in tokens:
+                idx = provisional.get(token)
+                if idx is None:
+                    idx = provisional[token] = len(provisional)
+                    if train_counts is not None:
+                        train_counts.append(0)
+                if train_counts is not None:
+                    train_counts[idx] += 1
+                buffer.append(idx)
             if len(buffer) >= _CHUNK:
-                pos, unk = _flush(ids, buffer, pos, unk, n, path)
-        pos, unk = _flush(ids, buffer, pos, unk, n, path)
-        if pos != n:
-            raise DataError(f"{src.name} split {split!r} gave {pos} tokens on the second pass, "
-                            f"{n} on the first: the input changed while preparing")
+                n_tokens += _spill(buffer, handle)
+        n_tokens += _spill(buffer, handle)
+    finally:
+        if handle is not None:
+            handle.close()
+    if n_tokens == 0:
+        raise DataError(f"{src.name} split {split!r} has no tokens "
+                        f"({n_lines} lines, empty or whitespace only)")
+    return {"tokens": n_tokens, "lines": n_lines}
+
+
+def _spill(buffer: list[int], handle) -> int:
+    n = len(buffer)
+    if handle is not None and n:
+        handle.write(np.asarray(buffer, dtype=np.uint32).tobytes())
+    buffer.clear()
+    return n
+
+
+def _remap(raw: Path, lookup: np.ndarray, path: Path, n: int) -> int:
+    """Pass 2: ``lookup[provisional]`` into ``path`` (.npy, atomically); returns the unk count."""
+    source = np.memmap(raw, dtype=np.uint32, mode="r", shape=(n,))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")  # unique per process
+    ids = np.lib.format.open_memmap(tmp, mode="w+", dtype=lookup.dtype, shape=(n,))
+    unk = 0
+    try:
+        for start in range(0, n, _CHUNK):
+            chunk = lookup[source[start:start + _CHUNK]]
+            ids[start:start + len(chunk)] = chunk
+            unk += int(np.count_nonzero(chunk == Vocab.unk_id))
         ids.flush()
-        del ids
+        del ids, source
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return unk
-
-
-def _flush(ids: np.ndarray, buffer: list[int], pos: int, unk: int, n: int,
-           path: Path) -> tuple[int, int]:
-    if pos + len(buffer) > n:
-        raise DataError(f"{path.name}: more tokens on the second pass than the first ({n}); "
-                        "the input changed while preparing")
-    chunk = np.asarray(buffer, dtype=ids.dtype)
-    ids[pos:pos + len(chunk)] = chunk
-    unk += int(np.count_nonzero(chunk == Vocab.unk_id))
-    buffer.clear()
-    return pos + len(chunk), unk
 
 
 def _cached(out: Path, key: str) -> PreparedCorpus | None:

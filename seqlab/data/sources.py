@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 from seqlab.errors import ConfigError, DataError
+from seqlab.text.base import _file_mode
 
 __all__ = [
     "FileSpec", "DatasetSpec", "DATASETS", "LOCAL_SPLIT", "dataset_path", "dataset_files",
@@ -254,6 +255,7 @@ def _download(spec: FileSpec, folder: Path) -> Path:
         with os.fdopen(fd, "wb") as out, urlopen(spec.url, timeout=60) as response:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 out.write(chunk)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, tmp_path)
         verify_file(tmp_path, spec)
         os.replace(tmp_path, target)

@@ -174,3 +174,15 @@ def test_ptb_figures(shared_data, monkeypatch, tmp_path):
     assert set(np.unique(train)) == set(range(1, 10_002)) - {2}  # every word used; no pad/bos
     stream = LMStream(corpus.ids("train"), batch_size=20, bptt=35)
     assert stream.num_targets == 20 * (929_589 // 20 - 1)
+
+
+def test_a_failed_run_keeps_the_earlier_preparation(corpus_dir, tmp_path):
+    out = tmp_path / "out"
+    before = prepare(corpus_dir, out)
+    (corpus_dir / "valid.txt").write_text("  \n", encoding="utf-8")
+    with pytest.raises(DataError, match="split 'valid' has no tokens"):
+        prepare(corpus_dir, out, eos_per_line=False)
+    kept = PreparedCorpus.load(out)  # the earlier result is intact, and no temporaries remain
+    assert kept.vocab == before.vocab and kept.num_tokens("valid") == before.num_tokens("valid")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "meta.json", "test.npy", "tokenizer.json", "train.npy", "valid.npy", "vocab.json"]
