@@ -1,0 +1,170 @@
+"""``seqlab embed``: train word2vec/fastText vectors and query or evaluate them.
+
+    seqlab embed train --corpus ptb.train.txt --output ptb.kv --architecture skipgram
+    seqlab embed similar ptb.kv stock --topn 5
+    seqlab embed analogy ptb.kv man king woman
+    seqlab embed evaluate ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
+
+Vector files: ``.kv`` is seqlab's memory-mapped native format, ``.bin`` word2vec binary,
+anything else word2vec text (override with ``--format``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+from seqlab.errors import DataError
+
+FORMATS = ("auto", "native", "text", "binary")
+
+
+def _format_of(path: str, fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    suffix = Path(path).suffix
+    return {".kv": "native", ".bin": "binary"}.get(suffix, "text")
+
+
+def load_vectors(path: str, fmt: str = "auto"):
+    from seqlab.embeddings.keyed_vectors import KeyedVectors
+
+    kind = _format_of(path, fmt)
+    if kind == "native":
+        return KeyedVectors.load(path)
+    return KeyedVectors.load_word2vec_format(path, binary=kind == "binary")
+
+
+def save_vectors(wv, path: str, fmt: str = "auto") -> None:
+    kind = _format_of(path, fmt)
+    if kind == "native":
+        wv.save(path)
+    else:
+        wv.save_word2vec_format(path, binary=kind == "binary")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="embed_command", metavar="{train,similar,analogy,evaluate}")
+    sub.required = True
+    t = sub.add_parser("train", help="train vectors on a one-sentence-per-line text file")
+    t.add_argument("--corpus", required=True, help="text file, whitespace-tokenized (.gz ok)")
+    t.add_argument("--output", help="vectors file to write (.kv native, .bin binary, else text)")
+    t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec")
+    t.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
+    t.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
+    t.add_argument("--vector-size", type=int, default=100)
+    t.add_argument("--window", type=int, default=5)
+    t.add_argument("--negative", type=int, default=5)
+    t.add_argument("--sample", type=float, default=1e-3)
+    t.add_argument("--min-count", type=int, default=5)
+    t.add_argument("--alpha", type=float, default=0.025)
+    t.add_argument("--min-alpha", type=float, default=0.0001)
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--workers", type=int, default=3)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--min-n", type=int, default=3, help="fastText: shortest n-gram")
+    t.add_argument("--max-n", type=int, default=6, help="fastText: longest n-gram")
+    t.add_argument("--bucket", type=int, default=2_000_000, help="fastText: hash buckets")
+    t.add_argument("--lowercase", action="store_true", help="lower-case the corpus")
+    t.add_argument("--format", choices=FORMATS, default="auto")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--dry-run", action="store_true",
+                   help="one epoch on the first 1000 lines; nothing is written")
+    for name, help_text in (("similar", "nearest neighbours of words (+/-: add/subtract)"),
+                            ("analogy", "a is to b as c is to ?")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("vectors", help="vectors file")
+        if name == "similar":
+            p.add_argument("words", nargs="+", help="words; prefix '-' to subtract (e.g. -man)")
+        else:
+            p.add_argument("a")
+            p.add_argument("b")
+            p.add_argument("c")
+            p.add_argument("--method", choices=("add", "mul"), default="add")
+        p.add_argument("--topn", type=int, default=10)
+        p.add_argument("--format", choices=FORMATS, default="auto")
+        p.add_argument("--dry-run", action="store_true", help="load and check only")
+    e = sub.add_parser("evaluate", help="analogy accuracy and word-pair Spearman")
+    e.add_argument("vectors")
+    e.add_argument("--analogies", help="questions-words file")
+    e.add_argument("--similarity", nargs="*", default=[], help="word-pair files (WordSim, SimLex)")
+    e.add_argument("--restrict-vocab", type=int, default=300_000)
+    e.add_argument("--method", choices=("add", "mul"), default="add")
+    e.add_argument("--case-sensitive", action="store_true")
+    e.add_argument("--format", choices=FORMATS, default="auto")
+    e.add_argument("--dry-run", action="store_true", help="load and check only")
+
+
+def _train(args) -> int:
+    from seqlab.embeddings.corpus import LineCorpus
+    from seqlab.embeddings.fasttext import FastText
+    from seqlab.embeddings.word2vec import Word2Vec
+
+    if not args.output and not args.dry_run:
+        raise DataError("--output is required (or use --dry-run)")
+    corpus = LineCorpus(args.corpus, lowercase=args.lowercase)
+    options = dict(architecture=args.architecture, loss=args.loss, vector_size=args.vector_size,
+                   window=args.window, negative=args.negative, sample=args.sample,
+                   min_count=args.min_count, alpha=args.alpha, min_alpha=args.min_alpha,
+                   epochs=args.epochs, workers=args.workers, seed=args.seed,
+                   progress=False if args.no_progress else None)
+    if args.dry_run:
+        corpus = list(itertools.islice(corpus, 1000))
+        options.update(epochs=1, min_count=1)
+    if args.model == "fasttext":
+        model = FastText(min_n=args.min_n, max_n=args.max_n, bucket=args.bucket, **options)
+    else:
+        model = Word2Vec(**options)
+    t0 = time.perf_counter()
+    model.fit(corpus)
+    seconds = time.perf_counter() - t0
+    words = model.stats_["corpus_words"] * model.epochs
+    print(f"{args.model} {args.architecture}/{args.loss}: {len(model.wv)} words x "
+          f"{model.wv.vector_size}, {model.epochs} epochs, {seconds:.1f} s "
+          f"({words / seconds:,.0f} words/s)")
+    for epoch, loss in enumerate(model.epoch_losses_, 1):
+        print(f"| epoch {epoch:3d} | loss {loss:16.3f} |")
+    if not args.dry_run:
+        save_vectors(model.wv, args.output, args.format)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _print_ranking(results) -> None:
+    for word, score in results:
+        print(f"{score:8.4f}  {word}")
+
+
+def run(args) -> int:
+    if args.embed_command == "train":
+        return _train(args)
+    wv = load_vectors(args.vectors, args.format)
+    if args.dry_run:
+        print(f"{args.vectors}: {len(wv)} words x {wv.vector_size}")
+        return 0
+    try:
+        if args.embed_command == "similar":
+            positive = [w for w in args.words if not w.startswith("-") or w == "-"]
+            negative = [w[1:] for w in args.words if w.startswith("-") and w != "-"]
+            _print_ranking(wv.most_similar(positive, negative, topn=args.topn))
+        elif args.embed_command == "analogy":
+            _print_ranking(wv.analogy(args.a, args.b, args.c, topn=args.topn,
+                                      method=args.method))
+        else:
+            if not args.analogies and not args.similarity:
+                raise DataError("give --analogies and/or --similarity files")
+            if args.analogies:
+                r = wv.evaluate_analogies(args.analogies, args.restrict_vocab,
+                                          not args.case_sensitive, args.method)
+                print(f"analogies ({args.method}): accuracy {100 * r.accuracy:.2f}% "
+                      f"({r.correct}/{r.answered}), coverage {100 * r.coverage:.1f}% "
+                      f"of {r.questions}")
+            for path in args.similarity:
+                s = wv.evaluate_similarity(path, args.restrict_vocab, not args.case_sensitive)
+                print(f"{Path(path).name}: spearman {s.spearman:.4f} pearson {s.pearson:.4f} "
+                      f"({s.pairs}/{s.total} pairs)")
+    except KeyError as exc:
+        raise DataError(exc.args[0]) from None
+    return 0
