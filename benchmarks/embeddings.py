@@ -1,0 +1,180 @@
+"""seqlab Word2Vec/FastText vs gensim: training words/s, analogy accuracy, similarity Spearman.
+
+Both libraries train in this process on the same in-memory corpus (a list of token lists) with
+identical hyperparameters; each fit is timed end to end (vocabulary + training) and the corpus
+words processed (raw tokens x epochs) are divided by that wall time. Runs alternate between the
+two libraries; with ``--repeats`` > 1 the best time and the mean quality figures are reported.
+Both sets of vectors are scored by the same evaluator (seqlab's, which tests show equal to
+gensim's ``evaluate_word_analogies``/``evaluate_word_pairs``): questions-words 3CosAdd accuracy
+over the 30,000 most frequent words, and Spearman rho on WordSim-353 and SimLex-999.
+
+    flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/embeddings.py --workers 2
+
+Corpora (``--corpus``): ``ptb`` = PTB train (887,521 tokens without ``<eos>``); ``mix`` = PTB
+train + WikiText-2 valid+test + Multi30k train.en + CoNLL-2003 eng.train tokens, lower-cased
+(about 1.9M tokens), assembled from ``$SEQLAB_DATA`` (default ``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+SETTINGS = {  # name -> (model, architecture, loss)
+    "sg-ns": ("word2vec", "skipgram", "negative"),
+    "cbow-ns": ("word2vec", "cbow", "negative"),
+    "sg-hs": ("word2vec", "skipgram", "hierarchical"),
+    "cbow-hs": ("word2vec", "cbow", "hierarchical"),
+    "ft-sg": ("fasttext", "skipgram", "negative"),
+    "ft-cbow": ("fasttext", "cbow", "negative"),
+}
+TOKEN = re.compile(r"[a-z0-9]+(?:['.\-][a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def load_corpus(root: Path, name: str) -> list[list[str]]:
+    def lines(path):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            yield from fh
+
+    sentences = [line.split() for line in lines(root / "ptb" / "ptb.train.txt")]
+    if name == "mix":
+        for split in ("valid", "test"):
+            sentences += [line.lower().split() for line in lines(root / "wikitext-2" /
+                                                                 f"{split}.txt")]
+        sentences += [TOKEN.findall(line.lower()) for line in lines(root / "multi30k" /
+                                                                     "train.en")]
+        sentence: list[str] = []
+        for line in lines(root / "conll2003" / "eng.train"):
+            parts = line.split()
+            if not parts or parts[0] == "-DOCSTART-":
+                if sentence:
+                    sentences.append(sentence)
+                sentence = []
+            else:
+                sentence.append(parts[0].lower())
+    return [s for s in sentences if s]
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import gensim
+    import numba
+
+    return (f"{platform.platform()} | {cpu} | {os.cpu_count()} CPUs | python "
+            f"{platform.python_version()} | numpy {np.__version__} | numba {numba.__version__} "
+            f"| gensim {gensim.__version__}")
+
+
+def fit_seqlab(corpus, model, architecture, loss, hp):
+    from seqlab.embeddings.fasttext import FastText
+    from seqlab.embeddings.word2vec import Word2Vec
+
+    common = dict(architecture=architecture, loss=loss, vector_size=hp.vector_size,
+                  window=hp.window, negative=hp.negative, sample=hp.sample,
+                  min_count=hp.min_count, alpha=hp.alpha, min_alpha=hp.min_alpha,
+                  epochs=hp.epochs, workers=hp.workers, seed=hp.seed, progress=False)
+    if model == "fasttext":
+        return FastText(min_n=3, max_n=6, bucket=hp.bucket, **common).fit(corpus).wv
+    return Word2Vec(**common).fit(corpus).wv
+
+
+def fit_gensim(corpus, model, architecture, loss, hp):
+    from gensim.models import FastText, Word2Vec
+
+    common = dict(sg=int(architecture == "skipgram"), hs=int(loss == "hierarchical"),
+                  negative=hp.negative if loss == "negative" else 0, cbow_mean=1,
+                  vector_size=hp.vector_size, window=hp.window, sample=hp.sample,
+                  min_count=hp.min_count, alpha=hp.alpha, min_alpha=hp.min_alpha,
+                  epochs=hp.epochs, workers=hp.workers, seed=hp.seed)
+    if model == "fasttext":
+        return FastText(corpus, min_n=3, max_n=6, bucket=hp.bucket, **common).wv
+    return Word2Vec(corpus, **common).wv
+
+
+def as_seqlab(wv):
+    from seqlab.embeddings.keyed_vectors import KeyedVectors
+
+    return wv if isinstance(wv, KeyedVectors) else KeyedVectors(wv.index_to_key, wv.vectors)
+
+
+def quality(wv, analogy_dir: Path) -> dict:
+    wv = as_seqlab(wv)
+    a = wv.evaluate_analogies(analogy_dir / "questions-words.txt", restrict_vocab=30_000)
+    return {"analogy": 100 * a.accuracy, "coverage": 100 * a.coverage,
+            "ws353": wv.evaluate_similarity(analogy_dir / "wordsim353.tsv").spearman,
+            "simlex": wv.evaluate_similarity(analogy_dir / "simlex999.txt").spearman}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", choices=("ptb", "mix"), default="ptb")
+    p.add_argument("--settings", default="sg-ns,cbow-ns,sg-hs,ft-sg",
+                   help=f"comma-separated from {','.join(SETTINGS)}")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--vector-size", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--alpha", type=float, default=0.025)
+    p.add_argument("--min-alpha", type=float, default=0.0001)
+    p.add_argument("--bucket", type=int, default=500_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=1)
+    hp = p.parse_args()
+    root = Path(os.environ.get("SEQLAB_DATA", "../shared/data"))
+    corpus = load_corpus(root, hp.corpus)
+    n_words = sum(len(s) for s in corpus)
+    print(f"machine: {machine()}")
+    print(f"corpus {hp.corpus}: {len(corpus):,} sentences, {n_words:,} tokens; workers "
+          f"{hp.workers}, epochs {hp.epochs}, vector_size {hp.vector_size}, window {hp.window}, "
+          f"negative {hp.negative}, sample {hp.sample}, min_count {hp.min_count}, alpha "
+          f"{hp.alpha}, bucket {hp.bucket} (fastText); best of {hp.repeats}")
+    fit_seqlab(corpus[:200], "word2vec", "skipgram", "negative", hp)  # JIT/cache warm-up
+    fit_seqlab(corpus[:200], "fasttext", "skipgram", "negative", hp)
+    header = ("| setting | seqlab words/s | gensim words/s | ratio | analogy % seqlab / gensim "
+              "(coverage) | WS-353 rho seqlab / gensim | SimLex rho seqlab / gensim |")
+    rows = []
+    for name in hp.settings.split(","):
+        model, architecture, loss = SETTINGS[name]
+        best = {"seqlab": float("inf"), "gensim": float("inf")}
+        scores = {"seqlab": [], "gensim": []}
+        for rep in range(hp.repeats):
+            order = ("seqlab", "gensim") if rep % 2 == 0 else ("gensim", "seqlab")
+            for lib in order:
+                fit = fit_seqlab if lib == "seqlab" else fit_gensim
+                t0 = time.perf_counter()
+                wv = fit(corpus, model, architecture, loss, hp)
+                best[lib] = min(best[lib], time.perf_counter() - t0)
+                scores[lib].append(quality(wv, root / "analogy"))
+        s = {k: np.mean([q[k] for q in scores["seqlab"]]) for k in scores["seqlab"][0]}
+        g = {k: np.mean([q[k] for q in scores["gensim"]]) for k in scores["gensim"][0]}
+        ws, wg = n_words * hp.epochs / best["seqlab"], n_words * hp.epochs / best["gensim"]
+        rows.append(f"| {name} | {ws:,.0f} | {wg:,.0f} | {ws / wg:.2f} | {s['analogy']:.2f} / "
+                    f"{g['analogy']:.2f} ({s['coverage']:.1f}%) | {s['ws353']:.3f} / "
+                    f"{g['ws353']:.3f} | {s['simlex']:.3f} / {g['simlex']:.3f} |")
+        print(rows[-1], flush=True)
+    print()
+    print(header)
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
