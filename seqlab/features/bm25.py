@@ -177,8 +177,8 @@ class BM25(Estimator):
             docs = np.concatenate([S.indices[s:e] for s, e in zip(starts, ends)])
             vals = np.concatenate([S.data[s:e] for s, e in zip(starts, ends)])
         scores = np.bincount(docs, weights=vals, minlength=self.n_documents_)
-        base = self.baseline_[ids].sum()
-        return scores + base if base != 0.0 else scores
+        base = np.cumsum(self.baseline_[ids])[-1]  # left to right, as the search kernel
+        return scores + base
 
     def score(self, query: str | Sequence[str]) -> np.ndarray:
         """Every document's score for ``query`` (str or token list), shape (n_documents,).
@@ -206,14 +206,14 @@ class BM25(Estimator):
                 self.n_documents_):
             raise ConfigError(f"k must be an int in [1, {self.n_documents_}] "
                               f"(the number of documents), got {k!r}")
-        if isinstance(queries, str):
-            return _top_k(self.score(queries), k)
-        queries = list(queries)
-        indices = np.empty((len(queries), k), dtype=np.int64)
-        scores = np.empty((len(queries), k))
-        for i, query in enumerate(queries):
-            indices[i], scores[i] = _top_k(self._score_ids(self._query_ids(query)), k)
-        return indices, scores
+        from seqlab.features.bm25_kernels import search
+
+        one = isinstance(queries, str)
+        ids = [self._query_ids(q) for q in ([queries] if one else queries)]
+        S = self.scores_
+        indices, scores = search(S.indptr, S.indices, S.data, self.baseline_, ids,
+                                 self.n_documents_, int(k))
+        return (indices[0], scores[0]) if one else (indices, scores)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -274,16 +274,3 @@ class BM25(Estimator):
         self.doc_freq_, self.doc_len_ = arrays["doc_freq"], arrays["doc_len"]
         return self
 
-
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the k largest scores, best first, ties by lower index (deterministic)."""
-    if k < len(scores):
-        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
-        above = np.flatnonzero(scores > threshold)
-        tied = np.flatnonzero(scores == threshold)[: k - len(above)]
-        candidates = np.concatenate([above, tied])
-    else:
-        candidates = np.arange(len(scores))
-    order = np.lexsort((candidates, -scores[candidates]))
-    best = candidates[order]
-    return best, scores[best]

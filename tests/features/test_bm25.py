@@ -136,3 +136,21 @@ def test_bad_input():
         BM25().fit(CORPUS).search("fox", k=9)
     index = BM25().fit([["a", "b"], []])  # an empty document is allowed: it scores 0
     np.testing.assert_array_equal(index.score(["zzz"]), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("variant", ["robertson", "bm25+"])
+def test_search_equals_full_sort(variant):
+    """The compiled top-k (sparse and dense paths) equals a stable sort of ``score``."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    docs = [list(rng.choice(words, size=rng.integers(0, 12))) for _ in range(300)]
+    index = BM25(variant=variant).fit(docs)
+    queries = [list(rng.choice(words + ["unknown"], size=rng.integers(1, 5)))
+               for _ in range(60)]
+    for k in (1, 7, 300):
+        idx, scores = index.search(queries, k=k)
+        for q, row_idx, row_scores in zip(queries, idx, scores):
+            full = index.score(q)
+            expected = np.lexsort((np.arange(len(full)), -full))[:k]
+            np.testing.assert_array_equal(row_idx, expected)
+            np.testing.assert_array_equal(row_scores, full[expected])

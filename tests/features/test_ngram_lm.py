@@ -1,0 +1,279 @@
+"""NgramLM: seed formulas by hand, normalization, Kneser-Ney by hand and against an independent
+dict-based implementation, nltk.lm (MLE, Laplace), ARPA round trip, generation, bad input."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+
+import numpy as np
+import pytest
+
+from seqlab import NgramLM
+from seqlab.errors import ConfigError, DataError, NotFittedError
+
+TOY = [["the", "cat", "sat"], ["the", "dog", "sat", "down"], ["a", "cat", "ran"],
+       ["the", "cat", "ran", "down", "the", "road"], ["a", "dog"]]
+
+
+def random_corpus(seed: int, n: int = 80, vocab: int = 40) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    # a Zipf-ish unigram so counts-of-counts n1..n4 are all present
+    p = 1.0 / np.arange(1, vocab + 1)
+    p /= p.sum()
+    return [list(rng.choice(words, size=rng.integers(1, 9), p=p)) for _ in range(n)]
+
+
+def test_seed_mle_formulas_by_hand():
+    lm1 = NgramLM(order=1, smoothing="mle").fit(TOY)
+    lm2 = NgramLM(order=2, smoothing="mle").fit(TOY)
+    lm3 = NgramLM(order=3, smoothing="mle").fit(TOY)
+    total = sum(len(s) + 1 for s in TOY)  # words and </s>; <s> is never predicted
+    assert lm1.prob("cat") == pytest.approx(3 / total, rel=1e-15)
+    assert lm1.prob("</s>") == pytest.approx(5 / total, rel=1e-15)
+    # bigram: count(w_{i-1} w_i) / count(w_{i-1})
+    assert lm2.prob("cat", ["the"]) == pytest.approx(2 / 4, rel=1e-15)
+    assert lm2.prob("the", ["<s>"]) == pytest.approx(3 / 5, rel=1e-15)
+    assert lm2.prob("down", ["sat"]) == pytest.approx(1 / 2, rel=1e-15)
+    assert lm2.prob("dog", ["cat"]) == 0.0
+    # trigram: count(w_{i-2} w_{i-1} w_i) / count(w_{i-2} w_{i-1})
+    assert lm3.prob("sat", ["the", "cat"]) == pytest.approx(1 / 2, rel=1e-15)
+    assert lm3.prob("ran", ["a", "cat"]) == 1.0
+    assert lm3.prob("cat", ["<s>", "the"]) == pytest.approx(2 / 3, rel=1e-15)
+
+
+def test_seed_perplexity_example():
+    """Seed 000: p = 1, 0.8, 0.6 for "the cat sits"; N also counts </s> (p = 1 here)."""
+    corpus = [["the", "cat", "sits"]] * 3 + [["the", "cat", "runs"], ["the", "dog", "cat", "runs"]]
+    lm = NgramLM(order=2, smoothing="mle").fit(corpus)
+    expected_logprob = math.log(1.0) + math.log(0.8) + math.log(0.6) + math.log(1.0)
+    assert lm.logprob("the cat sits") == pytest.approx(expected_logprob, rel=1e-14)
+    assert lm.perplexity(["the cat sits"]) == pytest.approx(math.exp(-expected_logprob / 4))
+    assert lm.perplexity(["the cat flies"]) == math.inf  # MLE: unseen word, probability 0
+
+
+@pytest.mark.parametrize("smoothing", ["mle", "add-k", "kneser-ney", "modified-kneser-ney"])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_distributions_sum_to_one(smoothing, order):
+    corpus = random_corpus(order)
+    # 80 short sentences can lack counts-of-counts for some order: fall back as KenLM does
+    lm = NgramLM(order=order, smoothing=smoothing, k=0.3,
+                 discount_fallback=(0.5, 1.0, 1.5)).fit(corpus)
+    contexts = [None, ["<s>"], ["w0"], ["w1", "w0"], ["<s>", "w2"], ["w3", "w1", "w0"],
+                ["never", "seen"], ["w0", "<s>", "w1"], ["w11", "w11", "w11"]]
+    contexts += [s[:j] for s in corpus[:15] for j in range(len(s))]
+    for ctx in contexts:
+        dist = lm.distribution(ctx)
+        assert dist.sum() == pytest.approx(1.0, abs=1e-12), ctx
+        assert dist[lm.word_to_id_["<s>"]] == 0.0
+        assert (dist >= 0).all()
+
+
+def test_kneser_ney_by_hand():
+    """Sentences "a b", "a c", "b c", bigram, D = 0.5; V' = {<unk>, a, b, c, </s>}.
+
+    Unigram continuation counts: a 1 ({<s>}), b 2, c 2, </s> 2, <unk> 0; sum 7;
+    gamma_1 = 4 * 0.5 / 7. Context a: b 1, c 1 (raw, top order), gamma = 2 * 0.5 / 2.
+    Context <s>: a 2, b 1, gamma = 2 * 0.5 / 3.
+    """
+    lm = NgramLM(order=2, smoothing="kneser-ney", discount=0.5).fit(["a b", "a c", "b c"])
+    p1 = {"a": 0.5 / 7 + 2 / 7 / 5, "b": 1.5 / 7 + 2 / 7 / 5, "<unk>": 2 / 7 / 5}
+    assert lm.prob("a") == pytest.approx(p1["a"], rel=1e-14)
+    assert lm.prob("zebra") == pytest.approx(p1["<unk>"], rel=1e-14)
+    assert lm.prob("b", ["a"]) == pytest.approx(0.5 / 2 + 0.5 * p1["b"], rel=1e-14)
+    assert lm.prob("a", ["a"]) == pytest.approx(0.5 * p1["a"], rel=1e-14)
+    assert lm.prob("a", ["<s>"]) == pytest.approx(1.5 / 3 + (1 / 3) * p1["a"], rel=1e-14)
+    mkn = NgramLM(order=2, smoothing="modified-kneser-ney", discount=(0.5, 1.0, 1.5))
+    mkn.fit(["a b", "a c", "b c"])
+    # unigram: a has 1 -> D1, b, c, </s> have 2 -> D2; gamma_1 = (0.5 + 3) / 7
+    p1a = 0.5 / 7 + 3.5 / 7 / 5
+    assert mkn.prob("a") == pytest.approx(p1a, rel=1e-14)
+    # context <s>: a 2 -> D2 = 1, b 1 -> D1 = 0.5; gamma = 1.5 / 3
+    assert mkn.prob("a", ["<s>"]) == pytest.approx((2 - 1) / 3 + 0.5 * p1a, rel=1e-14)
+
+
+def reference_kneser_ney(corpus, order, modified, fallback=(0.5, 1.0, 1.5)):
+    """An independent, dict-based interpolated (modified) Kneser-Ney, straight from the
+    formulas in ngram_counts.py: slow but obvious."""
+    sents = [["<s>", *s, "</s>"] for s in corpus]
+    raw = [Counter() for _ in range(order + 1)]
+    for s in sents:
+        for n in range(1, order + 1):
+            for i in range(len(s) - n + 1):
+                raw[n][tuple(s[i:i + n])] += 1
+    del raw[1][("<s>",)]
+    left = [defaultdict(set) for _ in range(order + 1)]
+    for n in range(2, order + 1):
+        for g in raw[n]:
+            left[n - 1][g[1:]].add(g[0])
+    adj = [None] + [{g: (c if n == order or g[0] == "<s>" else len(left[n][g]))
+                     for g, c in raw[n].items()} for n in range(1, order + 1)]
+    vocab = {w for (w,) in raw[1]} | {"<unk>"}
+    D = [None]
+    for n in range(1, order + 1):
+        nk = Counter(adj[n].values())
+        if min(nk[k] for k in range(1, 5 if modified else 3)) == 0:
+            D.append(list(fallback))
+            continue
+        Y = nk[1] / (nk[1] + 2 * nk[2])
+        d = ([1 - 2 * Y * nk[2] / nk[1], 2 - 3 * Y * nk[3] / nk[2], 3 - 4 * Y * nk[4] / nk[3]]
+             if modified else [Y] * 3)
+        ok = all(0 < x < c for x, c in zip(d, (1, 2, 3)))
+        D.append(d if ok else list(fallback))
+
+    def disc(n, a):
+        return D[n][min(a, 3) - 1]
+
+    def p(word, ctx):
+        n = len(ctx) + 1
+        if n == 1:
+            total = sum(adj[1].values())
+            gamma = sum(disc(1, a) for a in adj[1].values()) / total
+            a = adj[1].get((word,), 0)
+            return (a - disc(1, a) if a else 0) / total + gamma / len(vocab)
+        children = {g[-1]: a for g, a in adj[n].items() if g[:-1] == ctx}
+        lower = p(word, ctx[1:])
+        if not children:
+            return lower
+        total = sum(children.values())
+        gamma = sum(disc(n, a) for a in children.values()) / total
+        a = children.get(word, 0)
+        return (a - disc(n, a) if a else 0) / total + gamma * lower
+    return p, vocab
+
+
+@pytest.mark.parametrize("modified", [False, True])
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_kneser_ney_equals_reference(order, modified):
+    corpus = random_corpus(10 + order, n=120)
+    ref, vocab = reference_kneser_ney(corpus, order, modified)
+    lm = NgramLM(order=order, smoothing="modified-kneser-ney" if modified else "kneser-ney",
+                 discount_fallback=(0.5, 1.0, 1.5))
+    lm.fit(corpus)
+    rng = np.random.default_rng(0)
+    words = sorted(vocab | {"</s>"})
+    for s in corpus[:12]:
+        hist = ["<s>", *s]
+        for j in range(1, len(hist) + 1):
+            ctx = tuple(hist[max(0, j - order + 1):j])
+            for w in rng.choice(words, size=4):
+                assert lm.prob(w, list(ctx)) == pytest.approx(ref(w, ctx), rel=1e-12)
+
+
+def test_nltk_mle_and_laplace():
+    """nltk.lm fed the same n-grams (one <s>, no padding beyond it). For Laplace, nltk's
+    vocabulary must not hold "<s>" (ours excludes it from |V'|), so "<s>" is passed as an
+    out-of-vocabulary word: nltk maps it to its own <UNK>, unseen otherwise in training."""
+    lm_mod = pytest.importorskip("nltk.lm")
+    from nltk.util import everygrams
+
+    order = 3
+    corpus = random_corpus(5, n=40)
+    ngrams = []
+    for s in corpus:
+        padded = ["<s>", *s, "</s>"]
+        ngrams.append([g for g in everygrams(padded, max_len=order) if g != ("<s>",)])
+    words = [w for s in corpus for w in s] + ["</s>"]
+    for ours, theirs in [(NgramLM(order=order, smoothing="mle"), lm_mod.MLE(order)),
+                         (NgramLM(order=order, smoothing="add-k", k=1.0),
+                          lm_mod.Laplace(order))]:
+        ours.fit(corpus)
+        theirs.fit(ngrams, words)
+        assert len(theirs.vocab) == len(ours.vocab_) - 1
+        for s in corpus[:10]:
+            hist = ["<s>", *s]
+            for j in range(1, len(hist) + 1):
+                ctx = hist[max(0, j - order + 1):j]
+                for w in ["w0", "w3", "w7", "</s>"]:
+                    assert ours.prob(w, ctx) == pytest.approx(theirs.score(w, ctx), rel=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", ["mle", "kneser-ney", "modified-kneser-ney"])
+def test_arpa_round_trip(tmp_path, smoothing):
+    corpus = random_corpus(3, n=150)
+    lm = NgramLM(order=3, smoothing=smoothing, discount_fallback=0.7).fit(corpus)
+    path = tmp_path / "lm.arpa"
+    lm.to_arpa(path)
+    back = NgramLM.from_arpa(path)
+    test = random_corpus(4, n=30)
+    assert back.perplexity(test) == lm.perplexity(test)
+    for ctx in [None, ["<s>"], ["w1", "w0"], ["nope"]]:
+        np.testing.assert_array_equal(
+            back.distribution(ctx)[[back.word_to_id_[w] for w in lm.vocab_]],
+            lm.distribution(ctx))
+    back.to_arpa(tmp_path / "again.arpa")
+    assert (tmp_path / "again.arpa").read_text().count("\n") == path.read_text().count("\n")
+    text = path.read_text()
+    assert text.startswith("\\data\\\nngram 1=") and text.rstrip().endswith("\\end\\")
+
+
+def test_save_load_all_smoothings(tmp_path):
+    corpus = random_corpus(8)
+    test = random_corpus(9, n=20)
+    for smoothing in ["add-k", "modified-kneser-ney"]:
+        lm = NgramLM(order=3, smoothing=smoothing, k=0.5, discount_fallback=0.7).fit(corpus)
+        lm.save(tmp_path / "m.npz")
+        back = NgramLM.load(tmp_path / "m.npz")
+        assert back.perplexity(test) == lm.perplexity(test)
+        assert back.get_params() == lm.get_params()
+
+
+def test_generate():
+    lm = NgramLM(order=2, smoothing="mle").fit(["a b c d"])
+    assert lm.generate(seed=0) == ["a", "b", "c", "d"]  # a deterministic chain
+    assert lm.generate("b", seed=0) == ["c", "d"]
+    kn = NgramLM(order=3, discount_fallback=0.7).fit(random_corpus(1, n=200))
+    first = kn.generate(max_tokens=12, seed=7)
+    assert first == kn.generate(max_tokens=12, seed=7) and len(first) <= 12
+    assert set(first) <= set(kn.vocab_) - {"<s>", "</s>"}
+    assert kn.generate(max_tokens=5, temperature=0.01, seed=1) == kn.generate(
+        max_tokens=5, temperature=0.01, seed=2)  # near-greedy
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ConfigError, match="'order' parameter of NgramLM must be an int >= 1"):
+        NgramLM(order=0).fit(TOY)
+    with pytest.raises(ConfigError, match="'k' parameter of NgramLM must be a number > 0"):
+        NgramLM(smoothing="add-k", k=0).fit(TOY)
+    with pytest.raises(ConfigError, match="'smoothing'"):
+        NgramLM(smoothing="witten-bell").fit(TOY)
+    with pytest.raises(NotFittedError):
+        NgramLM().perplexity(TOY)
+    with pytest.raises(DataError, match="sentences is empty"):
+        NgramLM().fit([])
+    with pytest.raises(DataError, match="every training sentence is empty"):
+        NgramLM().fit([[], ""])
+    with pytest.raises(DataError, match="contains '<s>'"):
+        NgramLM().fit([["<s>", "a"]])
+    with pytest.raises(DataError, match="counts-of-counts"):
+        NgramLM(order=2, smoothing="modified-kneser-ney").fit(["a b", "a c"])
+    with pytest.raises(ConfigError, match="add-k"):
+        NgramLM(smoothing="add-k").fit(TOY).to_arpa(tmp_path / "x.arpa")
+    lm = NgramLM(order=2, smoothing="kneser-ney", discount=0.5).fit(TOY)
+    assert lm.perplexity([[]]) > 1  # an empty sentence still predicts </s>
+    good = tmp_path / "good.arpa"
+    lm.to_arpa(good)
+    text = good.read_text()
+    cases = {
+        "no \\\\data\\\\": "hello\n",
+        "no \\\\end\\\\": text.replace("\\end\\", ""),
+        "header says ngram 2": text.replace("ngram 2=", "ngram 2=1"),
+        "expected a log10 number": text.replace("\t</s>", "\t</s>\tabc", 1).replace(
+            "\t</s>\tabc", "x\t</s>", 1),
+        "fields": text.replace("\t</s>\n", "\t</s> extra words here\n", 1),
+        "'zzz' has no 1-gram entry": text.replace("\tthe cat", "\tzzz cat"),
+    }
+    NgramLM(order=3, smoothing="kneser-ney", discount=0.5).fit(TOY).to_arpa(good)
+    lines = good.read_text().splitlines()
+    n2 = next(line for line in lines if line.startswith("ngram 2="))
+    lines = [f"ngram 2={int(n2.split('=')[1]) - 1}" if line == n2 else line for line in lines
+             if not (line.split("\t")[1:2] == ["the cat"])]
+    cases["'the cat sat' has no entry for its context"] = "\n".join(lines) + "\n"
+    for message, content in cases.items():
+        bad = tmp_path / "bad.arpa"
+        bad.write_text(content)
+        with pytest.raises(DataError, match=message):
+            NgramLM.from_arpa(bad)
+    with pytest.raises(DataError, match="cannot read ARPA file"):
+        NgramLM.from_arpa(tmp_path / "missing.arpa")
