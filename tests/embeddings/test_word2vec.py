@@ -158,3 +158,23 @@ def test_bad_input(clusters):
     model = Word2Vec(**{**COMMON, "epochs": 1}).fit(clusters[:50])
     with pytest.raises(KeyError, match="'c9w9'"):
         model.wv["c9w9"]
+
+
+def test_progress_bar_reports_epochs(clusters, capsys):
+    Word2Vec(**{**COMMON, "epochs": 2, "progress": True}).fit(clusters[:100])
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "words/s" in err
+
+
+@pytest.mark.slow
+def test_ptb_neighbours_agree_with_gensim(shared_data):
+    from seqlab.embeddings.corpus import LineCorpus
+
+    corpus = list(LineCorpus(shared_data / "ptb" / "ptb.train.txt"))[:20_000]
+    kw = dict(vector_size=50, window=5, min_count=5, sample=1e-3, epochs=5, workers=2, seed=1)
+    ours = Word2Vec(**kw).fit(corpus).wv
+    theirs = gensim_models.Word2Vec(corpus, sg=1, negative=5, **kw).wv
+    overlap = [len({w for w, _ in ours.most_similar(word, topn=20)} &
+                   {w for w, _ in theirs.most_similar(word, topn=20)}) / 20
+               for word in ours.index_to_key[50:100]]
+    assert np.mean(overlap) >= 0.3, np.mean(overlap)
