@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from seqlab.errors import DataError
+from seqlab.features.atomic import atomic_open
 
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")
@@ -41,29 +40,22 @@ def _number(x: float) -> str:
 def write_arpa(path: str | os.PathLike, vocab: list[str], ngram_words: list[np.ndarray],
                log10_probs: list[np.ndarray], log10_backoffs: list[np.ndarray | None]) -> None:
     """Write an ARPA file atomically. ``ngram_words[n-1]`` is (count, n) word ids."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\\data\\\n")
-            for n, words in enumerate(ngram_words, start=1):
-                f.write(f"ngram {n}={len(words)}\n")
-            words_arr = np.asarray(vocab, dtype=object)
-            for n, (words, lp) in enumerate(zip(ngram_words, log10_probs), start=1):
-                f.write(f"\n\\{n}-grams:\n")
-                text = [" ".join(row) for row in words_arr[words].tolist()]
-                bow = log10_backoffs[n - 1] if n - 1 < len(log10_backoffs) else None
-                probs = [_number(x) for x in lp.tolist()]
-                if bow is None:
-                    f.writelines(f"{p}\t{t}\n" for p, t in zip(probs, text))
-                else:
-                    f.writelines(f"{p}\t{t}\t{_number(b)}\n" if b != 0.0 else f"{p}\t{t}\n"
-                                 for p, t, b in zip(probs, text, bow.tolist()))
-            f.write("\n\\end\\\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write("\\data\\\n")
+        for n, words in enumerate(ngram_words, start=1):
+            f.write(f"ngram {n}={len(words)}\n")
+        words_arr = np.asarray(vocab, dtype=object)
+        for n, (words, lp) in enumerate(zip(ngram_words, log10_probs), start=1):
+            f.write(f"\n\\{n}-grams:\n")
+            text = [" ".join(row) for row in words_arr[words].tolist()]
+            bow = log10_backoffs[n - 1] if n - 1 < len(log10_backoffs) else None
+            probs = [_number(x) for x in lp.tolist()]
+            if bow is None:
+                f.writelines(f"{p}\t{t}\n" for p, t in zip(probs, text))
+            else:
+                f.writelines(f"{p}\t{t}\t{_number(b)}\n" if b != 0.0 else f"{p}\t{t}\n"
+                             for p, t, b in zip(probs, text, bow.tolist()))
+        f.write("\n\\end\\\n")
 
 
 def _parse_float(field: str, where: str) -> float:

@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
+from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, boolean, callable_or, number, one_of
 from seqlab.features.counts import CountVectorizer
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
@@ -235,15 +234,8 @@ class BM25(Estimator):
                   "baseline": self.baseline_, "idf": self.idf_, "doc_freq": self.doc_freq_,
                   "doc_len": self.doc_len_, "terms": terms.astype(str),
                   "meta": np.asarray(json.dumps(meta))}
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path) as f:
+            np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike,

@@ -35,9 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +43,7 @@ import numpy as np
 from seqlab.errors import ConfigError, DataError
 from seqlab.features import ngram_counts as nc
 from seqlab.features.arpa import read_arpa, write_arpa
+from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, callable_or, number, one_of
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
 
@@ -416,15 +415,8 @@ class NgramLM(Estimator):
                 "order": len(self.keys_), "discounts": None if self.discounts_ is None
                 else [list(map(float, d)) for d in self.discounts_]}
         arrays["meta"] = np.asarray(json.dumps(meta))
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path) as f:
+            np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NgramLM:

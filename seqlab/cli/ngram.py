@@ -1,0 +1,109 @@
+"""``seqlab ngram train | eval | generate``: counting n-gram language models.
+
+Examples::
+
+    seqlab ngram train ptb.train.txt --order 5 --smoothing modified-kneser-ney --out ptb5.arpa
+    seqlab ngram eval ptb5.arpa ptb.test.txt
+    seqlab ngram generate ptb5.arpa --prompt "the company" --max-tokens 20 --seed 1 -n 3
+
+Text files hold one sentence per line (split on whitespace unless ``--tokenizer``). A model
+path ending in ``.arpa`` is read/written as ARPA (KenLM/SRILM can use it); any other path as
+seqlab's ``.npz`` (needed for add-k, which has no ARPA form).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from seqlab.errors import DataError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from seqlab.features.ngram_lm import SMOOTHINGS
+    from seqlab.features.tokenizers import TOKENIZERS
+
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = sub.add_parser("train", help="count and smooth an n-gram model")
+    train.add_argument("text", help="training text, one sentence per line")
+    train.add_argument("--out", "-o", required=True, help="model file (.arpa or .npz)")
+    train.add_argument("--order", type=int, default=3)
+    train.add_argument("--smoothing", default="modified-kneser-ney", choices=SMOOTHINGS)
+    train.add_argument("--k", type=float, default=1.0, help="add-k constant")
+    train.add_argument("--discount-fallback", type=float, nargs=3, default=None,
+                       metavar=("D1", "D2", "D3"),
+                       help="Kneser-Ney discounts for orders whose counts-of-counts give none")
+    train.add_argument("--tokenizer", default="whitespace", choices=sorted(TOKENIZERS))
+    train.set_defaults(_action=run_train)
+
+    evaluate = sub.add_parser("eval", help="perplexity of a text")
+    evaluate.add_argument("model", help="model file (.arpa or .npz)")
+    evaluate.add_argument("text", help="text, one sentence per line")
+    evaluate.set_defaults(_action=run_eval)
+
+    generate = sub.add_parser("generate", help="sample sentences")
+    generate.add_argument("model", help="model file (.arpa or .npz)")
+    generate.add_argument("--prompt", default="", help="words to continue")
+    generate.add_argument("--max-tokens", type=int, default=30)
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("-n", type=int, default=1, help="number of samples")
+    generate.set_defaults(_action=run_generate)
+
+
+def run(args: argparse.Namespace) -> int:
+    return args._action(args)
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _load(path: str):
+    from seqlab.features.ngram_lm import NgramLM
+
+    return NgramLM.from_arpa(path) if path.endswith(".arpa") else NgramLM.load(path)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from seqlab.features.ngram_lm import NgramLM
+
+    sentences = _lines(args.text)
+    start = time.perf_counter()
+    lm = NgramLM(order=args.order, smoothing=args.smoothing, k=args.k,
+                 discount_fallback=args.discount_fallback, tokenizer=args.tokenizer)
+    lm.fit(sentences)
+    built = time.perf_counter() - start
+    if args.out.endswith(".arpa"):
+        lm.to_arpa(args.out)
+    else:
+        lm.save(args.out)
+    sizes = ", ".join(f"{n}-grams {len(k)}" for n, k in enumerate(lm.keys_, start=1))
+    print(f"{len(sentences)} sentences, vocabulary {len(lm.vocab_)}; {sizes}; "
+          f"built in {built:.2f}s -> {args.out}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    lm = _load(args.model)
+    sentences = _lines(args.text)
+    lp, n_sentences = lm._scored(sentences)
+    words = len(lp) - n_sentences
+    oov = sum(w not in lm.word_to_id_ for s in sentences for w in lm._tokens(s))
+    print(f"sentences {n_sentences}  words {words}  OOVs {oov}  tokens scored (words + </s>) "
+          f"{len(lp)}  perplexity {lm.perplexity(sentences):.4f}")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    lm = _load(args.model)
+    for i in range(args.n):
+        seed = None if args.seed is None else args.seed + i
+        words = lm.generate(args.prompt or None, max_tokens=args.max_tokens,
+                            temperature=args.temperature, seed=seed)
+        print(" ".join(([args.prompt] if args.prompt else []) + words))
+    return 0
