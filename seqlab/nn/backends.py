@@ -3,9 +3,11 @@
 * ``fused_forward``: the same ``torch._VF`` kernels ``torch.nn.LSTM/GRU/RNN`` call (oneDNN on CPU,
   cuDNN on GPU), fed the layer's own Parameters in torch's order; lengths go through
   ``pack_padded_sequence``. Nothing is copied, so its cost is the kernel's.
-* ``compiled_runner``: any cell. The input projection of all steps is one GEMM
-  (``cell.project_input`` on (T, B, D)); the per-step recurrence ``cell.recur`` (plus the
-  padding mask) goes through ``torch.compile``, which fuses its pointwise gate arithmetic.
+* ``compiled_unroll``: any cell. The input projection of all steps is one GEMM
+  (``cell.project_input`` on (T, B, D)). Cells with a pointwise kernel in ``compiled.py`` then
+  run as one autograd node per direction (fused gate arithmetic, one GEMM for dW_hh); other
+  cells run ``torch.compile(cell.recur)`` step by step. If torch.compile cannot work here (no
+  C compiler...), it logs why once and runs the reference loop.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Callable
 import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from seqlab.nn import compiled
 
 log = logging.getLogger(__name__)
 
@@ -76,25 +80,39 @@ def _compiled_recur(cell) -> Callable:
     function, so classes do not evict each other's graphs)."""
     cls = type(cell)
     if cls not in _compiled:
-        _compiled[cls] = torch.compile(cls.recur, dynamic=False)
+        with warnings.catch_warnings():  # inductor imports torch.jit-scripted helpers
+            warnings.filterwarnings("ignore", ".*torch.jit.script", DeprecationWarning)
+            import torch._inductor.compile_fx  # noqa: F401
+        _compiled[cls] = torch.compile(cls.recur)
     return _compiled[cls]
 
 
 def compiled_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
-    """The compiled counterpart of ``recurrent.unroll``: same arguments, same results."""
-    recur = None if _compile_failed else _compiled_recur(cell)
+    """The compiled counterpart of ``recurrent.unroll``: same arguments, same results.
+
+    Cells with a pointwise kernel in ``seqlab.nn.compiled`` run as one autograd node per
+    direction; other cells run ``torch.compile(cell.recur)`` step by step.
+    """
+    if not _compile_failed:
+        try:
+            if compiled.has_kernel(cell):
+                return compiled.kernel_unroll(cell, x, state, mask, reverse)
+            return _generic_unroll(cell, x, state, mask, reverse)
+        except Exception as error:  # no C compiler, unsupported platform...
+            _disable(error)
+    from seqlab.nn.recurrent import unroll
+
+    return unroll(cell, x, state, mask, reverse)
+
+
+def _generic_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
+    recur = _compiled_recur(cell)
     xw = cell.project_input(x)  # (T, B, G*H): one GEMM for all steps
     outputs: list[Tensor] = [x] * x.shape[0]
     for t in reversed(range(x.shape[0])) if reverse else range(x.shape[0]):
-        new = None
-        if recur is not None:
-            try:
-                new = recur(cell, xw[t], state)
-            except Exception as error:  # no C compiler, unsupported platform...
-                _disable(error)
-                recur = None
-        if new is None:
-            new = cell.recur(xw[t], state)
+        with warnings.catch_warnings():  # Dynamo reads .grad of non-leaf inputs when tracing
+            warnings.filterwarnings("ignore", "The .grad attribute of a Tensor", UserWarning)
+            new = recur(cell, xw[t], state)
         if mask is not None:
             new = keep_where(mask[t], new, state)
         state = new
@@ -103,6 +121,6 @@ def compiled_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool =
     return torch.stack(outputs), state
 
 
-def compiled_runner(layer) -> Callable | None:
-    """The unroll function of the compiled backend, or None if torch.compile cannot run here."""
-    return None if _compile_failed else compiled_unroll
+def compile_failed() -> bool:
+    """True once torch.compile failed here; the compiled backend then runs the reference loop."""
+    return _compile_failed

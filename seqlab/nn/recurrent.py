@@ -154,14 +154,10 @@ class Recurrent(nn.Module):
         if lengths is not None:
             steps = torch.arange(T).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)
             mask = steps.unsqueeze(-1).to(x.device)
-        if self.backend_used == "compiled":
-            run = backends.compiled_runner(self)
-            if run is None:  # torch.compile unavailable here: fell back, said so in the log
-                self.backend_used = "reference"
-                run = unroll
-        else:
-            run = unroll
+        run = backends.compiled_unroll if self.backend_used == "compiled" else unroll
         output, finals = self._stack(run, x_tm, self._split_state(state), mask)
+        if run is not unroll and backends.compile_failed():  # it fell back and logged why
+            self.backend_used = "reference"
         output = output.transpose(0, 1) if self.batch_first else output
         return output, self._join_state(finals)
 

@@ -1,0 +1,216 @@
+"""The ``compiled`` backend: a whole direction of a layer as one autograd node.
+
+For one direction of one layer, with ``xw = x @ W_ih.T + b_ih`` already computed for all steps
+(one GEMM, outside this module)::
+
+    forward,  each t:   hw_t = h_{t-1} @ W_hh.T + b_hh               (GEMM, B x H by H x G)
+                        state_t, out_t = kernel(xw_t, hw_t, mask_t, state_{t-1}, extra)
+    backward, each t:   d(xw_t, hw_t, state_{t-1}, extra) = vjp(kernel)(d state_t, d out_t)
+                        d h_{t-1} += d hw_t @ W_hh
+    then, once:         d W_hh = dHW.T @ H_prev;  d b_hh = dHW.sum()    (one big GEMM)
+
+``kernel`` is the cell's pointwise gate arithmetic (a pure function in :data:`KERNELS`), fused
+by ``torch.compile`` into one loop in the forward and one in the backward (its ``vjp``). This
+is how the native kernels work too: only the small recurrent GEMM stays inside the time loop.
+Cells without a kernel here go through ``torch.compile`` of ``cell.recur`` (see backends.py).
+The node is differentiable once (no double backward).
+"""
+
+from __future__ import annotations
+
+import types
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.func import vjp
+
+from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
+
+
+def _keep(mask: Tensor | None, new: tuple, old: tuple) -> tuple:
+    """Padding: the state stays at masked steps and the output is 0."""
+    if mask is None:
+        return (*new, new[0])
+    kept = tuple(torch.where(mask, n, o) for n, o in zip(new, old))
+    return (*kept, kept[0] * mask)
+
+
+# Pointwise kernels: (xw, hw, mask, *state, *extra) -> (*new_state, out). Same equations as
+# the cells' docstrings (tests prove them equal to the reference loop).
+def lstm_kernel(xw, hw, mask, h, c):
+    i, f, g, o = (xw + hw).chunk(4, -1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return _keep(mask, (torch.sigmoid(o) * torch.tanh(c_new), c_new), (h, c))
+
+
+def layernorm_lstm_kernel(xw, hw, mask, h, c, gain_hh, gain_c, shift_c, eps: float):
+    a = xw + F.layer_norm(hw, hw.shape[-1:], gain_hh, None, eps)
+    i, f, g, o = a.chunk(4, -1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_new = torch.sigmoid(o) * torch.tanh(F.layer_norm(c_new, c.shape[-1:], gain_c, shift_c, eps))
+    return _keep(mask, (h_new, c_new), (h, c))
+
+
+def gru_kernel(xw, hw, mask, h):
+    x_r, x_z, x_n = xw.chunk(3, -1)
+    h_r, h_z, h_n = hw.chunk(3, -1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return _keep(mask, (z * h + (1 - z) * n,), (h,))
+
+
+def simple_gru_kernel(xw, hw, mask, c):
+    u, c_tilde = (xw + hw).chunk(2, -1)
+    u = torch.sigmoid(u)
+    return _keep(mask, (u * torch.tanh(c_tilde) + (1 - u) * c,), (c,))
+
+
+def rnn_tanh_kernel(xw, hw, mask, h):
+    return _keep(mask, (torch.tanh(xw + hw),), (h,))
+
+
+def rnn_relu_kernel(xw, hw, mask, h):
+    return _keep(mask, (torch.relu(xw + hw),), (h,))
+
+
+@dataclass
+class Kernel:
+    """A cell class's pointwise kernel and how to read its extra tensors off a cell."""
+
+    function: Callable
+    extra: Callable = lambda cell: ()
+    constants: Callable = lambda cell: ()
+    forward: Callable | None = None
+    backward: Callable | None = None
+
+
+def _kernel_for(cell) -> Kernel | None:
+    kind = type(cell)
+    if kind is LSTMCell and not cell.proj_size:
+        return KERNELS["lstm"]
+    if kind is RNNCell:
+        return KERNELS[f"rnn_{cell.nonlinearity}"]
+    name = {GRUCell: "gru", SimpleGRUCell: "simple_gru", LayerNormLSTMCell: "layernorm_lstm"}
+    return KERNELS.get(name.get(kind, ""))
+
+
+KERNELS = {
+    "lstm": Kernel(lstm_kernel),
+    "layernorm_lstm": Kernel(layernorm_lstm_kernel,
+                             lambda cell: (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias),
+                             lambda cell: (cell.ln_c.eps,)),
+    "gru": Kernel(gru_kernel),
+    "simple_gru": Kernel(simple_gru_kernel),
+    "rnn_tanh": Kernel(rnn_tanh_kernel),
+    "rnn_relu": Kernel(rnn_relu_kernel),
+}
+
+
+def _backward_of(function: Callable) -> Callable:
+    """``vjp`` of a kernel as a function of (inputs..., cotangents...)."""
+
+    def backward(xw, hw, mask, rest: tuple, constants: tuple, cotangents: tuple):
+        _, pullback = vjp(lambda xw, hw, *rest: function(xw, hw, mask, *rest, *constants),
+                          xw, hw, *rest)
+        return pullback(cotangents)
+
+    # torch.compile keeps one cache per code object: give each kernel's backward its own.
+    code = backward.__code__.replace(co_name=f"{function.__name__}_backward")
+    return types.FunctionType(code, backward.__globals__, code.co_name, None,
+                              backward.__closure__)
+
+
+def compile_kernels(kernel: Kernel) -> None:
+    """Fills ``kernel.forward/backward`` with their torch.compile'd versions (once)."""
+    if kernel.forward is None:
+        with warnings.catch_warnings():  # inductor imports torch.jit-scripted helpers
+            warnings.filterwarnings("ignore", ".*torch.jit.script", DeprecationWarning)
+            import torch._inductor.compile_fx  # noqa: F401
+        kernel.forward = torch.compile(kernel.function)
+        kernel.backward = torch.compile(_backward_of(kernel.function))
+
+
+def _loop(kernel: Kernel, cell, xw: Tensor, mask: Tensor | None, state: tuple, reverse: bool,
+          extra: tuple, keep: bool):
+    """The forward time loop; with ``keep`` it also returns what the backward needs."""
+    W_hh, b_hh, constants = cell.weight_hh, cell.bias_hh, kernel.constants(cell)
+    T = xw.shape[0]
+    HW = xw.new_empty(xw.shape) if keep else None
+    prev, outs = [], [xw] * T
+    for t in reversed(range(T)) if reverse else range(T):
+        h = state[0]
+        hw = torch.addmm(b_hh, h, W_hh.t(), out=HW[t] if keep else None) if b_hh is not None \
+            else torch.mm(h, W_hh.t(), out=HW[t] if keep else None)
+        if keep:
+            prev.append(state)
+        *state, outs[t] = kernel.forward(xw[t], hw, None if mask is None else mask[t], *state,
+                                         *extra, *constants)
+    return torch.stack(outs), tuple(state), HW, prev
+
+
+class _Recurrence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, kernel, cell, mask, reverse, n_state, xw, W_hh, b_hh, *state_and_extra):
+        # detached: Dynamo must not see autograd-tracked inputs (it would read their .grad)
+        xw = xw.detach()
+        state = tuple(s.detach() for s in state_and_extra[:n_state])
+        extra = tuple(e.detach() for e in state_and_extra[n_state:])
+        outs, final, HW, prev = _loop(kernel, cell, xw, mask, state, reverse, extra, True)
+        if reverse:
+            prev.reverse()
+        prev = [torch.stack(s) for s in zip(*prev)]  # each (T, B, .), in time order
+        ctx.kernel, ctx.cell, ctx.mask, ctx.reverse, ctx.n_state = kernel, cell, mask, reverse, \
+            n_state
+        ctx.has_bias = b_hh is not None
+        ctx.save_for_backward(xw, HW, W_hh, *prev, *extra)
+        return (outs, *final)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_out, *d_final):
+        xw, HW, W_hh, *rest = ctx.saved_tensors
+        prev, extra = rest[: ctx.n_state], tuple(rest[ctx.n_state :])
+        constants, mask = ctx.kernel.constants(ctx.cell), ctx.mask
+        T = xw.shape[0]
+        d_state = [torch.zeros_like(p[0]) if d is None else d for p, d in zip(prev, d_final)]
+        d_out = torch.zeros_like(prev[0]) if d_out is None else d_out
+        d_xw, d_HW = torch.empty_like(xw), torch.empty_like(HW)
+        d_extra = [torch.zeros_like(e) for e in extra]
+        for t in range(T) if ctx.reverse else reversed(range(T)):
+            grads = ctx.kernel.backward(xw[t], HW[t], None if mask is None else mask[t],
+                                        (*(p[t] for p in prev), *extra), constants,
+                                        (*d_state, d_out[t]))
+            d_xw[t], d_HW[t] = grads[0], grads[1]
+            d_state = list(grads[2 : 2 + ctx.n_state])
+            d_state[0] = d_state[0].addmm(grads[1], W_hh)  # h_{t-1} fed hw_t
+            for acc, g in zip(d_extra, grads[2 + ctx.n_state :]):
+                acc += g
+        flat = d_HW.flatten(0, 1)  # (T * B, G)
+        d_W_hh = flat.t().mm(prev[0].flatten(0, 1))  # one GEMM for all steps
+        d_b_hh = flat.sum(0) if ctx.has_bias else None
+        return (None, None, None, None, None, d_xw, d_W_hh, d_b_hh, *d_state, *d_extra)
+
+
+def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
+    """Same contract as ``recurrent.unroll``, for cells with a kernel (see :func:`has_kernel`)."""
+    kernel = _kernel_for(cell)
+    compile_kernels(kernel)
+    xw = cell.project_input(x)  # (T, B, G): one GEMM for all steps
+    state = state if isinstance(state, tuple) else (state,)
+    extra = kernel.extra(cell)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, cell.weight_hh, *state,
+                                                                  *extra)):
+        outs, *final = _Recurrence.apply(kernel, cell, mask, reverse, len(state), xw,
+                                         cell.weight_hh, cell.bias_hh, *state, *extra)
+    else:
+        outs, final, _, _ = _loop(kernel, cell, xw, mask, state, reverse, extra, False)
+    return outs, (tuple(final) if len(final) == 2 else final[0])
+
+
+def has_kernel(cell) -> bool:
+    """True if ``cell`` runs through :class:`_Recurrence` (else the generic compiled step)."""
+    return _kernel_for(cell) is not None
