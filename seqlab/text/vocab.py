@@ -33,10 +33,14 @@ from typing import Any
 from seqlab.errors import DataError
 from seqlab.text.base import SPECIAL_TOKENS, _atomic_write_json, _read_json
 
-__all__ = ["Vocab", "PAD", "UNK", "BOS", "EOS"]
+__all__ = ["Vocab", "IdOutOfRangeError", "PAD", "UNK", "BOS", "EOS"]
 
 PAD, UNK, BOS, EOS = SPECIAL_TOKENS
 _FORMAT = "seqlab.vocab"
+
+
+class IdOutOfRangeError(DataError, IndexError):
+    """An id outside ``0..len(vocab) - 1`` (an ``IndexError`` and a seqlab ``DataError``)."""
 
 
 class Vocab:
@@ -140,11 +144,11 @@ class Vocab:
         return self._stoi.get(token, self.unk_id)
 
     def id_to_token(self, idx: int) -> str:
-        """Token of ``idx``; an ``IndexError`` naming the id and the valid range otherwise."""
+        """Token of ``idx``; an :class:`IdOutOfRangeError` naming the id and range otherwise."""
         i = int(idx)
         if not 0 <= i < len(self._itos):
-            raise IndexError(f"id {i} is out of range for a vocabulary of size {len(self)} "
-                             f"(valid ids: 0..{len(self) - 1})")
+            raise IdOutOfRangeError(f"id {i} is out of range for a vocabulary of size "
+                                    f"{len(self)} (valid ids: 0..{len(self) - 1})")
         return self._itos[i]
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
@@ -155,14 +159,14 @@ class Vocab:
         return [get(t, unk) for t in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of ``ids`` (ints, numpy or torch integers); out-of-range ids: ``IndexError``."""
+        """Tokens of ``ids`` (ints, numpy or torch ints); out of range: ``IdOutOfRangeError``."""
         itos, n = self._itos, len(self._itos)
         out = []
         for position, idx in enumerate(ids):
             i = int(idx)
             if not 0 <= i < n:
-                raise IndexError(f"id {i} at position {position} is out of range for a vocabulary "
-                                 f"of size {n} (valid ids: 0..{n - 1})")
+                raise IdOutOfRangeError(f"id {i} at position {position} is out of range for a "
+                                        f"vocabulary of size {n} (valid ids: 0..{n - 1})")
             out.append(itos[i])
         return out
 

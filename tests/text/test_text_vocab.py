@@ -80,6 +80,8 @@ def test_decode_accepts_numpy_and_torch_and_names_bad_ids():
         v.decode([-1])
     with pytest.raises(IndexError, match="id 99"):
         v.id_to_token(99)
+    with pytest.raises(DataError, match="id 7"):  # also a seqlab error: the CLI reports it
+        v.decode([7])
     assert v.id_to_token(5) == "b"
 
 
