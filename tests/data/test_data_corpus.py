@@ -186,3 +186,14 @@ def test_a_failed_run_keeps_the_earlier_preparation(corpus_dir, tmp_path):
     assert kept.vocab == before.vocab and kept.num_tokens("valid") == before.num_tokens("valid")
     assert sorted(p.name for p in out.iterdir()) == [
         "meta.json", "test.npy", "tokenizer.json", "train.npy", "valid.npy", "vocab.json"]
+
+
+def test_ptb_char_and_wikitext2_counts(shared_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("SEQLAB_DATA", str(shared_data))
+    chars = prepare("ptb-char", tmp_path / "ptb-char")
+    # SOURCE.md: 4,975,414 symbols + one <eos> per line (42,068); 49 symbols + 4 specials
+    assert chars.num_tokens("train") == 4_975_414 + 42_068
+    assert len(chars.vocab) == 49 + 4 and "_" in chars.vocab
+    # WikiText-2 (no train in the mirror): pytorch/examples counts, <eos> on blank lines too
+    wiki = prepare("wikitext-2", tmp_path / "wiki", vocab=Vocab(), splits=("valid", "test"))
+    assert (wiki.num_tokens("valid"), wiki.num_tokens("test")) == (217_646, 245_569)
