@@ -27,6 +27,7 @@ from typing import TextIO
 import numpy as np
 
 from seqlab.errors import DataError
+from seqlab.features import ngram_counts as nc
 from seqlab.features.atomic import atomic_open
 
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
@@ -145,3 +146,43 @@ def _parse(f: TextIO, name: str):
         if got != count:
             raise DataError(f"{name}: header says ngram {n}={count} but the file has {got}")
     return grams, [np.asarray(p) for p in probs], [np.asarray(b) for b in bows]
+
+
+def backoff_tables(grams: list[list[tuple[str, ...]]], probs: list[np.ndarray],
+                   bows: list[np.ndarray], path: str):
+    """``read_arpa``'s output as NgramLM arrays (see ``ngram_counts``): vocabulary with
+    <unk>, <s>, </s> first, then per order sorted keys, log10 probs and log10 back-offs."""
+    words = [g[0] for g in grams[0]]
+    order = [nc.UNK, nc.BOS, nc.EOS] + [w for w in words if w not in (nc.UNK, nc.BOS, nc.EOS)]
+    word_to_id = {w: i for i, w in enumerate(order)}
+    if len(word_to_id) != len(order) or len(set(words)) != len(words):
+        raise DataError(f"{path}: a word appears twice among the 1-grams")
+    V = len(order)
+    unigram_p = np.full(V, -np.inf)  # a special missing from the file (often <unk>): p = 0
+    unigram_b = np.zeros(V)
+    ids = np.array([word_to_id[w] for w in words], dtype=np.int64)
+    unigram_p[ids], unigram_b[ids] = probs[0], bows[0]
+    unigram_p[nc.BOS_ID] = -np.inf
+    keys, log10_prob, log10_backoff = [np.arange(V, dtype=np.int64)], [unigram_p], [unigram_b]
+    for n in range(2, len(grams) + 1):
+        try:
+            w = np.array([[word_to_id[x] for x in g] for g in grams[n - 1]],
+                         dtype=np.int64).reshape(-1, n)
+        except KeyError as exc:
+            raise DataError(f"{path}: the {n}-gram word {exc.args[0]!r} has no 1-gram "
+                            "entry") from None
+        row = w[:, 0]
+        for m in range(2, n):
+            row = nc.lookup(keys[m - 1], row, w[:, m - 1], V)
+        if (row < 0).any():
+            bad = " ".join(grams[n - 1][int(np.flatnonzero(row < 0)[0])])
+            raise DataError(f"{path}: the {n}-gram {bad!r} has no entry for its context")
+        k = row * V + w[:, -1]
+        sort = np.argsort(k, kind="stable")
+        k = k[sort]
+        if (np.diff(k) == 0).any():
+            raise DataError(f"{path}: a {n}-gram appears twice")
+        keys.append(k)
+        log10_prob.append(probs[n - 1][sort])
+        log10_backoff.append(bows[n - 1][sort])
+    return order, keys, log10_prob, log10_backoff[:-1]

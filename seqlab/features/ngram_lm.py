@@ -42,7 +42,7 @@ import numpy as np
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.features import ngram_counts as nc
-from seqlab.features.arpa import read_arpa, write_arpa
+from seqlab.features.arpa import backoff_tables, read_arpa, write_arpa
 from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, callable_or, number, one_of
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
@@ -352,46 +352,11 @@ class NgramLM(Estimator):
     @classmethod
     def from_arpa(cls, path: str | os.PathLike) -> NgramLM:
         """Read an ARPA file (ours, KenLM's, SRILM's) into a model that scores the same."""
-        grams, probs, bows = read_arpa(path)
-        words = [g[0] for g in grams[0]]
-        order = [nc.UNK, nc.BOS, nc.EOS] + [w for w in words if w not in (nc.UNK, nc.BOS,
-                                                                             nc.EOS)]
-        word_to_id = {w: i for i, w in enumerate(order)}
-        if len(word_to_id) != len(order):
-            raise DataError(f"{path}: a word appears twice among the 1-grams")
-        V = len(order)
-        lm = cls(order=len(grams), smoothing="mle")
-        lm.smoothing = "arpa"
-        lm.word_to_id_, lm.vocab_ = word_to_id, order
-        unigram_p = np.full(V, -np.inf)
-        unigram_b = np.zeros(V)
-        ids = np.array([word_to_id[w] for w in words], dtype=np.int64)
-        unigram_p[ids], unigram_b[ids] = probs[0], bows[0]
-        unigram_p[nc.BOS_ID] = -np.inf
-        keys, log10_prob, log10_backoff = [np.arange(V, dtype=np.int64)], [unigram_p], [unigram_b]
-        for n in range(2, len(grams) + 1):
-            try:
-                w = np.array([[word_to_id[x] for x in g] for g in grams[n - 1]],
-                             dtype=np.int64).reshape(-1, n)
-            except KeyError as exc:
-                raise DataError(f"{path}: the {n}-gram word {exc.args[0]!r} has no 1-gram "
-                                "entry") from None
-            row = w[:, 0]
-            for m in range(2, n):
-                row = nc.lookup(keys[m - 1], row, w[:, m - 1], V)
-            if (row < 0).any():
-                bad = " ".join(grams[n - 1][int(np.flatnonzero(row < 0)[0])])
-                raise DataError(f"{path}: the {n}-gram {bad!r} has no entry for its context")
-            k = row * V + w[:, -1]
-            sort = np.argsort(k, kind="stable")
-            k = k[sort]
-            if (np.diff(k) == 0).any():
-                raise DataError(f"{path}: a {n}-gram appears twice")
-            keys.append(k)
-            log10_prob.append(probs[n - 1][sort])
-            log10_backoff.append(bows[n - 1][sort])
-        lm.keys_, lm.log10_prob_ = keys, log10_prob
-        lm.log10_backoff_ = log10_backoff[:-1]
+        vocab, keys, log10_prob, log10_backoff = backoff_tables(*read_arpa(path), str(path))
+        lm = cls(order=len(keys), smoothing="mle")
+        lm.smoothing = "arpa"  # not a fit option: the numbers come from the file
+        lm.vocab_, lm.word_to_id_ = vocab, {w: i for i, w in enumerate(vocab)}
+        lm.keys_, lm.log10_prob_, lm.log10_backoff_ = keys, log10_prob, log10_backoff
         lm.counts_, lm.discounts_ = None, None
         return lm
 
