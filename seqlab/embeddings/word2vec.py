@@ -130,7 +130,8 @@ class Word2Vec:
         V, D = len(keys), self.vector_size
         rng = np.random.default_rng(self.seed)
         (sub_ptr, sub_idx), n_rows = self._input_rows(keys)
-        syn0 = ((rng.random((n_rows, D), dtype=np.float32) - 0.5) / D).astype(np.float32)
+        # uniform in [-1/D, 1/D), gensim's range (the C tool uses half of it)
+        syn0 = (rng.random((n_rows, D), dtype=np.float32) * 2 - 1) / np.float32(D)
         hs = self.loss == "hierarchical"
         if hs:
             codes, points, codelens = huffman_tree(counts)
