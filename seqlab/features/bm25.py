@@ -86,6 +86,9 @@ class BM25(Estimator):
             (scikit-learn's token pattern). Documents and queries given as token lists are
             used as they are.
         lowercase: lowercase string documents and queries before tokenizing.
+        dtype: storage of ``scores_``: "float64" (scores equal to the peers' to ~1e-15) or
+            "float32" (half the memory, faster queries, ~1e-7 relative; bm25s's default).
+            Sums are always taken in float64.
 
     Attributes:
         scores_: CSR (n_terms, n_documents), idf * (tfc(tf) - tfc(0)) for each term in a document.
@@ -106,18 +109,20 @@ class BM25(Estimator):
         "delta": number(0.0, none_ok=True),
         "tokenizer": callable_or(None, *TOKENIZERS),
         "lowercase": boolean,
+        "dtype": one_of("float64", "float32"),
     }
 
     def __init__(self, *, variant: str = "robertson", k1: float = 1.5, b: float = 0.75,
                  delta: float | None = None,
                  tokenizer: Callable[[str], list[str]] | str | None = None,
-                 lowercase: bool = True) -> None:
+                 lowercase: bool = True, dtype: str = "float64") -> None:
         self.variant = variant
         self.k1 = k1
         self.b = b
         self.delta = delta
         self.tokenizer = tokenizer
         self.lowercase = lowercase
+        self.dtype = dtype
 
     # -- text -> tokens ------------------------------------------------------------------
     def _analyzer(self) -> Callable[[Any], list[str]]:
@@ -150,7 +155,8 @@ class BM25(Estimator):
         rows = np.repeat(np.arange(n_docs), np.diff(X.indptr))
         tfc0 = float(_tfc(self.variant, np.zeros(1), np.ones(1), self.k1, delta)[0])
         values = idf[X.indices] * (_tfc(self.variant, X.data, L[rows], self.k1, delta) - tfc0)
-        S = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape).T.tocsr()
+        S = sp.csr_matrix((values.astype(self.dtype), X.indices, X.indptr),
+                          shape=X.shape).T.tocsr()
         S.sort_indices()
         self.scores_ = S
         self.baseline_ = idf * tfc0

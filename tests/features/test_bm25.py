@@ -154,3 +154,13 @@ def test_search_equals_full_sort(variant):
             expected = np.lexsort((np.arange(len(full)), -full))[:k]
             np.testing.assert_array_equal(row_idx, expected)
             np.testing.assert_array_equal(row_scores, full[expected])
+
+
+def test_float32_storage():
+    ours64 = BM25(variant="atire").fit(CORPUS)
+    ours32 = BM25(variant="atire", dtype="float32").fit(CORPUS)
+    assert ours32.scores_.dtype == np.float32
+    for q in QUERIES:
+        np.testing.assert_allclose(ours32.score(q), ours64.score(q), rtol=1e-6)
+        idx, scores = ours32.search([q], k=4)
+        np.testing.assert_array_equal(scores[0], ours32.score(q)[idx[0]])
