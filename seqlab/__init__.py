@@ -43,6 +43,9 @@ _EXPORTS = {
     "PreparedCorpus": "seqlab.data.corpus",
     "LMStream": "seqlab.data.batching",
     "pad_batch": "seqlab.data.batching",
+    # recurrent, parallel over time
+    "MinGRU": "seqlab.nn.minrnn",
+    "MinLSTM": "seqlab.nn.minrnn",
     # models
     "LanguageModel": "seqlab.models.language_model",
     "CheckpointError": "seqlab.errors",
