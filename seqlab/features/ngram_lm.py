@@ -117,8 +117,13 @@ class NgramLM(Estimator):
             raise DataError("sentences must be an iterable of sentences, got one str; "
                             "wrap it in a list")
         get = self.word_to_id_.get
-        return [np.fromiter((get(w, nc.UNK_ID) for w in self._tokens(s)), dtype=np.int64)
-                for s in sentences]
+        ids = [np.fromiter((get(w, nc.UNK_ID) for w in self._tokens(s)), dtype=np.int64)
+               for s in sentences]
+        for i, s in enumerate(ids):
+            if ((s == nc.BOS_ID) | (s == nc.EOS_ID)).any():
+                raise DataError(f"sentence {i} contains '<s>' or '</s>'; sentence boundaries "
+                                "are added by the model")
+        return ids
 
     # --------------------------------------------------------------------------------- fit
     def fit(self, sentences: Iterable[str | Sequence[str]], y: Any = None) -> NgramLM:
@@ -140,6 +145,7 @@ class NgramLM(Estimator):
             raise DataError("sentences is empty: expected at least one training sentence")
         if not any(len(s) for s in ids):
             raise DataError("every training sentence is empty: no words to count")
+        self.__dict__.pop("_totals", None)  # add-k context totals of a previous fit
         self.word_to_id_ = word_to_id
         self.vocab_ = list(word_to_id)
         V = len(self.vocab_)

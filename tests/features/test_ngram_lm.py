@@ -246,6 +246,11 @@ def test_bad_input(tmp_path):
         NgramLM().fit([[], ""])
     with pytest.raises(DataError, match="contains '<s>'"):
         NgramLM().fit([["<s>", "a"]])
+    with pytest.raises(DataError, match="sentence 1 contains '<s>' or '</s>'"):
+        NgramLM(smoothing="mle").fit(TOY).perplexity(["the cat", "the </s> cat"])
+    refit = NgramLM(order=2, smoothing="add-k").fit(TOY)
+    refit.perplexity(TOY)
+    assert refit.fit([["x", "y"]]).prob("y", ["x"]) == pytest.approx(2 / 5)  # no stale totals
     with pytest.raises(DataError, match="counts-of-counts"):
         NgramLM(order=2, smoothing="modified-kneser-ney").fit(["a b", "a c"])
     with pytest.raises(ConfigError, match="add-k"):
