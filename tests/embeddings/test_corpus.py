@@ -47,3 +47,12 @@ def test_one_shot_and_wrong_corpora_are_rejected(tmp_path):
         encode_corpus([[1, 2]])
     with pytest.raises(DataError, match="corpus file not found"):
         LineCorpus(tmp_path / "missing.txt")
+
+
+def test_embeddings_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, seqlab.embeddings.word2vec, seqlab.embeddings.fasttext, "
+            "seqlab.cli.embed; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
