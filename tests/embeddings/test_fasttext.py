@@ -83,3 +83,11 @@ def test_errors(clusters):
         FastText(bucket=0).fit(clusters)
     with pytest.raises(ConfigError, match="min_n"):
         FastText(min_n=0).fit(clusters)
+
+
+def test_hierarchical_softmax_fasttext_learns_clusters(clusters):
+    model = FastText(loss="hierarchical", **COMMON).fit(clusters)
+    purity = [np.mean([w.split("w")[0] == word.split("w")[0]
+                       for w, _ in model.wv.most_similar(word, topn=7)])
+              for word in model.wv.index_to_key]
+    assert np.mean(purity) >= 0.9
