@@ -282,3 +282,39 @@ def test_bad_input(tmp_path):
             NgramLM.from_arpa(bad)
     with pytest.raises(DataError, match="cannot read ARPA file"):
         NgramLM.from_arpa(tmp_path / "missing.arpa")
+
+
+HAND_ARPA = """
+\\data\\
+ngram 1=5
+ngram 2=3
+
+\\1-grams:
+-1.0\t<unk>
+-99\t<s>\t-0.5
+-0.5\t</s>
+-0.7\ta\t-0.3
+-0.9 b -0.0
+
+\\2-grams:
+-0.2\t<s> a
+-0.4\ta b
+-0.1\tb </s>
+
+\\end\\
+"""
+
+
+def test_read_hand_written_arpa(tmp_path):
+    """Back-off semantics on a file in the usual style (blank first line, -99 for <s>, a
+    "-0.0" back-off, space-separated fields): p(w|h) = entry, else bow(h) * p(w|h')."""
+    path = tmp_path / "hand.arpa"
+    path.write_text(HAND_ARPA)
+    lm = NgramLM.from_arpa(path)
+    assert lm.prob("a", ["<s>"]) == pytest.approx(10 ** -0.2)
+    assert lm.prob("b", ["<s>"]) == pytest.approx(10 ** (-0.5 - 0.9))
+    assert lm.prob("a", ["a"]) == pytest.approx(10 ** (-0.3 - 0.7))
+    assert lm.prob("zzz", ["b"]) == pytest.approx(10 ** -1.0)  # bow(b) = 10^-0.0
+    assert lm.prob("<s>", ["a"]) == 0.0
+    assert lm.logprob("a b") == pytest.approx((-0.2 - 0.4 - 0.1) * math.log(10))
+    assert lm.perplexity(["a b"]) == pytest.approx(math.exp(0.7 * math.log(10) / 3))
