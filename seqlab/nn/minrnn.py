@@ -165,25 +165,28 @@ class _MinRNN(nn.Module):
         else:
             self.backend_used = backend
         k = F.linear(x, weight, bias)  # (B, T, G*H)
+        mask = None
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+            mask = (torch.arange(x.shape[1], device=x.device) < lengths.unsqueeze(1)).unsqueeze(2)
+            k = torch.where(mask, k, 0)  # whatever the padding holds, it stays finite
         if backend == "sequential":
-            states = self._sequential(k, h0, lengths)
+            states = self._sequential(k, h0, mask)
         else:
             states = scan.logspace_scan(*self.log_coefficients(k), h0)
-        if lengths is None:
+        if mask is None:
             return states, states[:, -1]
-        T = x.shape[1]
-        lengths = lengths.to(x.device)
-        mask = (torch.arange(T, device=x.device) < lengths.unsqueeze(1)).unsqueeze(2)
-        # steps after a sequence's end come after all of its real steps, so they cannot change
-        # them: zero the outputs there and read the final state at the last real step
+        # padded steps follow all real ones, so they cannot change them: zero the outputs there
+        # and read each final state at its sequence's last real step
         h_last = states[torch.arange(x.shape[0], device=x.device), lengths - 1]
-        return states * mask, h_last
+        return torch.where(mask, states, 0), h_last
 
-    def _sequential(self, k: Tensor, h0: Tensor, lengths: Tensor | None) -> Tensor:
+    def _sequential(self, k: Tensor, h0: Tensor, mask: Tensor | None) -> Tensor:
         h, states = h0, []
         for t in range(k.shape[1]):
             a, b = self.coefficients(k[:, t])
-            h = a * h + b
+            h_new = a * h + b
+            h = h_new if mask is None else torch.where(mask[:, t], h_new, h)  # a=1, b=0 if padded
             states.append(h)
         return torch.stack(states, 1)
 
@@ -252,8 +255,9 @@ class MinLSTM(_MinRNN):
 
     def coefficients(self, k: Tensor) -> tuple[Tensor, Tensor]:
         k_f, k_i, k_h = k.chunk(3, -1)
-        f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
-        f_n, i_n = f / (f + i), i / (f + i)
+        # f / (f + i) = sigmoid(log f - log i): the same number, without 0/0 when f, i underflow
+        log_f, log_i = F.logsigmoid(k_f), F.logsigmoid(k_i)
+        f_n, i_n = torch.sigmoid(log_f - log_i), torch.sigmoid(log_i - log_f)
         return f_n, i_n * g(k_h)
 
     def log_coefficients(self, k: Tensor) -> tuple[Tensor, Tensor]:
