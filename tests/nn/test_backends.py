@@ -146,3 +146,14 @@ def test_compiled_falls_back_when_torch_compile_fails(monkeypatch, caplog):
     assert comp.backend_used == "reference"  # the next call says what runs
     comp(x)
     assert comp.backend_used == "reference"
+
+
+@pytest.mark.parametrize("mode", ["lstm", "layernorm_lstm"])
+def test_compiled_float32_equals_reference(mode):
+    """float32 on CPU takes the oneDNN-packed GEMM path of the compiled backend."""
+    layer_cls, kwargs = CUSTOM[mode]
+    ref, comp = twins(layer_cls, kwargs, "compiled", dtype=torch.float32, num_layers=2,
+                      bidirectional=True)
+    x = torch.randn(B, T, D_IN)
+    assert_same(run_with_grads(ref, x, LENGTHS), run_with_grads(comp, x, LENGTHS), 2e-4)
+    assert comp.backend_used == "compiled"

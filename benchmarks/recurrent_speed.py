@@ -1,0 +1,158 @@
+"""Speed of seqlab's recurrent layers beside torch.nn, in one process.
+
+For LSTM, GRU and RNN at (batch, T, hidden, layers) = (20, 35, 200, 2), (20, 35, 650, 2) and
+(64, 100, 256, 1) it times forward+backward and forward-only (no grad) and prints tokens/s of
+each seqlab backend, of torch.nn, and their ratio. Custom cells (LayerNorm-LSTM, seed-003 GRU)
+run on the compiled backend and are compared with torch.nn's plain LSTM/GRU, which have no such
+cells. Timings interleave seqlab and torch.nn and report medians, so a busy machine hurts both.
+
+Other sections (e.g. the scan backend's MinGRU vs GRU) register in ``SECTIONS``: each is a
+function ``section(args) -> list[Row]``.
+
+    python benchmarks/recurrent_speed.py [--device cuda] [--repeats 7] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+import seqlab.nn as snn
+
+CONFIGS = [(20, 35, 200, 2), (20, 35, 650, 2), (64, 100, 256, 1)]
+MODELS = {"LSTM": (torch.nn.LSTM, snn.LSTM), "GRU": (torch.nn.GRU, snn.GRU),
+          "RNN": (torch.nn.RNN, snn.RNN)}
+# (row label, seqlab layer kwargs) per model; each is timed beside the plain torch.nn layer.
+VARIANTS = {
+    "LSTM": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"}),
+             ("compiled LayerNorm-LSTM", {"backend": "compiled", "cell": "layernorm_lstm"})],
+    "GRU": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"}),
+            ("compiled SimpleGRU (003)", {"backend": "compiled", "cell": "simple_gru"})],
+    "RNN": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"})],
+}
+
+
+@dataclass
+class Row:
+    model: str
+    config: str
+    variant: str
+    train: float  # tokens/s, forward + backward
+    train_peer: float
+    infer: float  # tokens/s, forward only
+    infer_peer: float
+    peer: str = "torch.nn"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_pair(ours: Callable, peer: Callable, repeats: int, device: torch.device):
+    """Median seconds of ``ours()`` and ``peer()``, run alternately after a warm-up."""
+    for fn in (ours, peer, ours, peer):
+        fn()
+    _sync(device)
+    a, b = [], []
+    for _ in range(repeats):
+        for fn, out in ((ours, a), (peer, b)):
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            out.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
+def train(module, x: torch.Tensor) -> Callable:
+    return lambda: module(x)[0].sum().backward()
+
+
+def infer(module, x: torch.Tensor) -> Callable:
+    def run():
+        with torch.no_grad():
+            module(x)
+    return run
+
+
+def recurrent_section(args) -> list[Row]:
+    device = torch.device(args.device)
+    rows = []
+    for model in args.models:
+        torch_cls, seqlab_cls = MODELS[model]
+        for B, T, H, L in CONFIGS[:1] if args.quick else CONFIGS:
+            torch.manual_seed(0)
+            peer = torch_cls(H, H, L, batch_first=True, device=device)
+            x = torch.randn(B, T, H, device=device, requires_grad=True)
+            tokens = B * T
+            for label, kwargs in VARIANTS[model]:
+                ours = seqlab_cls(H, H, L, device=device, **kwargs)
+                if "cell" not in kwargs:
+                    ours.load_state_dict(peer.state_dict())
+
+                t_ours, t_peer = time_pair(train(ours, x), train(peer, x), args.repeats, device)
+                i_ours, i_peer = time_pair(infer(ours, x), infer(peer, x), args.repeats, device)
+                rows.append(Row(model, f"B={B} T={T} H={H} L={L}", label, tokens / t_ours,
+                                tokens / t_peer, tokens / i_ours, tokens / i_peer))
+                print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+# Sections print their rows as they go; the scan helper appends its MinGRU-vs-GRU section here.
+SECTIONS: list[Callable] = [recurrent_section]
+
+
+def machine_line(device: str) -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if device.startswith("cuda") else ""
+    return (f"machine: {platform.platform()}, {cpu}{gpu}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} torch threads, device {device}")
+
+
+HEADER = (f"| {'model':5} | {'config':22} | {'seqlab variant':25} | {'fwd+bwd tok/s':>13} | "
+          f"{'peer tok/s':>10} | {'ratio':>5} | {'fwd tok/s':>10} | {'peer tok/s':>10} | "
+          f"{'ratio':>5} |")
+
+
+def format_row(r: Row) -> str:
+    return (f"| {r.model:5} | {r.config:22} | {r.variant:25} | {r.train:13,.0f} | "
+            f"{r.train_peer:10,.0f} | {r.train / r.train_peer:5.2f} | {r.infer:10,.0f} | "
+            f"{r.infer_peer:10,.0f} | {r.infer / r.infer_peer:5.2f} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per figure (median)")
+    parser.add_argument("--models", default="LSTM,GRU,RNN", type=lambda s: s.split(","))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: "
+                        "torch's own choice)")
+    parser.add_argument("--quick", action="store_true", help="first config only")
+    args = parser.parse_args(argv)
+    for model in args.models:
+        if model not in MODELS:
+            parser.error(f"--models: expected names from {list(MODELS)}, got {model!r}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine_line(args.device))
+    print("peer = torch.nn with the same sizes (plain LSTM/GRU for the custom cells); "
+          "ratio = seqlab / peer (higher is better)")
+    print(HEADER)
+    print("|" + "|".join("-" * (len(c)) for c in HEADER.split("|")[1:-1]) + "|")
+    for section in SECTIONS:
+        section(args)
+
+
+if __name__ == "__main__":
+    main()
