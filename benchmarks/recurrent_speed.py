@@ -104,8 +104,24 @@ def recurrent_section(args) -> list[Row]:
     return rows
 
 
+def scan_section(args) -> list[Row]:
+    """MinGRU (``scan`` backend) vs torch.nn.GRU at batch 16, 256/256, T = 512 and 2048."""
+    device, rows = torch.device(args.device), []
+    for T in (512,) if args.quick else (512, 2048):
+        torch.manual_seed(0)
+        peer = torch.nn.GRU(256, 256, batch_first=True, device=device)
+        ours = snn.MinGRU(256, 256, backend="scan", device=device)
+        x = torch.randn(16, T, 256, device=device, requires_grad=True)
+        t_ours, t_peer = time_pair(train(ours, x), train(peer, x), args.repeats, device)
+        i_ours, i_peer = time_pair(infer(ours, x), infer(peer, x), args.repeats, device)
+        rows.append(Row("MinGRU", f"B=16 T={T} H=256 L=1", "scan (peer torch.nn.GRU)",
+                        16 * T / t_ours, 16 * T / t_peer, 16 * T / i_ours, 16 * T / i_peer))
+        print(format_row(rows[-1]), flush=True)
+    return rows
+
+
 # Sections print their rows as they go; the scan helper appends its MinGRU-vs-GRU section here.
-SECTIONS: list[Callable] = [recurrent_section]
+SECTIONS: list[Callable] = [recurrent_section, scan_section]
 
 
 def machine_line(device: str) -> str:
