@@ -46,7 +46,7 @@ from seqlab.data.sources import cache_dir
 from seqlab.errors import ConfigError, DataError
 from seqlab.text.base import EOS_TOKEN, Tokenizer, _atomic_write_json, _read_json
 from seqlab.text.tokenize import BPETokenizer, get_tokenizer
-from seqlab.text.vocab import Vocab
+from seqlab.text.vocab import Vocab, check_build_options
 
 __all__ = ["prepare", "PreparedCorpus", "iter_line_tokens"]
 
@@ -186,10 +186,12 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
         if split not in src.splits:
             raise ConfigError(f"{src.name} has no split {split!r}; "
                               f"its splits: {', '.join(src.splits)}")
+    check_build_options(min_freq, max_size)
     if vocab is not None and not isinstance(vocab, Vocab):
         vocab = Vocab.load(vocab)
     options = {"format": _FORMAT, "version": 1, "source": src.fingerprint(),
-               "tokenizer": tok.to_dict(), "vocab": vocab.fingerprint() if vocab else None,
+               "tokenizer": tok.to_dict(),
+               "vocab": vocab.fingerprint() if vocab is not None else None,
                "min_freq": min_freq, "max_size": max_size, "splits": list(splits),
                "eos_per_line": bool(eos_per_line)}
     key = _hash(options)

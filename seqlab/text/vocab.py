@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.text.base import SPECIAL_TOKENS, _atomic_write_json, _read_json
 
 __all__ = ["Vocab", "IdOutOfRangeError", "PAD", "UNK", "BOS", "EOS"]
@@ -97,12 +97,7 @@ class Vocab:
         Returns:
             The vocabulary; regular tokens ordered by frequency, ties by first occurrence.
         """
-        if not isinstance(min_freq, int) or isinstance(min_freq, bool) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or isinstance(max_size, bool)
-                                     or max_size < len(SPECIAL_TOKENS)):
-            raise ValueError(f"max_size must be None or an int >= {len(SPECIAL_TOKENS)} "
-                             f"(the specials count), got {max_size!r}")
+        check_build_options(min_freq, max_size)
         counts = tokens if isinstance(tokens, Counter) else count_tokens(tokens)
         return cls.from_counts(counts, min_freq=min_freq, max_size=max_size)
 
@@ -204,6 +199,16 @@ class Vocab:
             if str(path) in str(exc):
                 raise
             raise DataError(f"vocab file {str(path)!r}: {exc}") from exc
+
+
+def check_build_options(min_freq: int, max_size: int | None) -> None:
+    """Validate :meth:`Vocab.build`'s ``min_freq``/``max_size`` (a ``ConfigError`` naming them)."""
+    if not isinstance(min_freq, int) or isinstance(min_freq, bool) or min_freq < 1:
+        raise ConfigError(f"min_freq must be an int >= 1, got {min_freq!r}")
+    if max_size is not None and (not isinstance(max_size, int) or isinstance(max_size, bool)
+                                 or max_size < len(SPECIAL_TOKENS)):
+        raise ConfigError(f"max_size must be None or an int >= {len(SPECIAL_TOKENS)} "
+                          f"(the specials count), got {max_size!r}")
 
 
 def count_tokens(tokens: Iterable[Sequence[str]] | Iterable[str]) -> Counter:

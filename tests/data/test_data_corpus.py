@@ -131,6 +131,8 @@ def test_given_vocab_and_options(corpus_dir, tmp_path):
     assert len(capped.vocab) == 8
     with pytest.raises(ConfigError, match="no split 'dev'"):
         prepare(corpus_dir, tmp_path / "o4", splits=["dev"])
+    with pytest.raises(ConfigError, match="min_freq must be an int >= 1, got 0"):
+        prepare(corpus_dir, tmp_path / "o4", min_freq=0)
     with pytest.raises(ConfigError, match="splits must be"):
         prepare(corpus_dir, tmp_path / "o4", splits="train")
 
