@@ -19,6 +19,7 @@ _EXPORTS = {
     "PreparedCorpus": "seqlab.data.corpus",
     "LMStream": "seqlab.data.batching",
     "pad_batch": "seqlab.data.batching",
+    "padding_mask": "seqlab.data.batching",
 }
 
 __all__ = list(_EXPORTS)

@@ -27,7 +27,7 @@ import torch
 
 from seqlab.errors import ConfigError, DataError
 
-__all__ = ["LMStream", "pad_batch"]
+__all__ = ["LMStream", "pad_batch", "padding_mask"]
 
 
 class LMStream:
@@ -148,3 +148,24 @@ def pad_batch(sequences: Sequence[Sequence[int] | torch.Tensor | np.ndarray],
     for i, row in enumerate(rows):
         out[i, : len(row)] = row
     return out, lengths
+
+
+def padding_mask(lengths: torch.Tensor | Sequence[int],
+                 max_length: int | None = None) -> torch.Tensor:
+    """``(B, T)`` bool mask, ``True`` at real tokens: ``mask[b, t] = t < lengths[b]``.
+
+    Args:
+        lengths: ``(B,)`` sequence lengths (``pad_batch``'s second output).
+        max_length: ``T``; ``None``: ``max(lengths)``. Smaller than a length is an error.
+    """
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    if lengths.ndim != 1:
+        raise DataError(f"lengths must be 1-D, got shape {tuple(lengths.shape)}")
+    if lengths.numel() and int(lengths.min()) < 0:
+        raise DataError(f"lengths must be >= 0, got {lengths.tolist()}")
+    longest = int(lengths.max()) if lengths.numel() else 0
+    if max_length is None:
+        max_length = longest
+    elif max_length < longest:
+        raise DataError(f"max_length={max_length} is shorter than the longest sequence ({longest})")
+    return torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pad_sequence
 
-from seqlab.data.batching import LMStream, pad_batch
+from seqlab.data.batching import LMStream, pad_batch, padding_mask
 from seqlab.errors import ConfigError, DataError
 
 ALPHABET = list(range(26))  # a=0 ... z=25
@@ -134,3 +134,15 @@ def test_pad_batch_errors():
         pad_batch([[1, 2], [[3]]], 0)
     with pytest.raises(DataError, match="sequence 0 must be"):
         pad_batch([[1.5, 2.0]], 0)
+
+
+def test_padding_mask_matches_the_padding():
+    ids, lengths = pad_batch([[5, 6, 7], [8], []], pad_id=0)
+    mask = padding_mask(lengths)
+    assert mask.tolist() == [[True, True, True], [True, False, False], [False, False, False]]
+    assert torch.equal(ids[~mask], torch.zeros(int((~mask).sum()), dtype=torch.long))
+    assert padding_mask([2], max_length=4).tolist() == [[True, True, False, False]]
+    with pytest.raises(DataError, match="max_length=1 is shorter"):
+        padding_mask([2], max_length=1)
+    with pytest.raises(DataError, match=">= 0"):
+        padding_mask([-1])
