@@ -33,6 +33,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic, overload
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 # 'contract' (FMA) only: reassociation would break the rounding trick in _exp_f32.
 _JIT = dict(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
@@ -259,6 +260,7 @@ class _FusedScan(torch.autograd.Function):
         return out, h_last
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_last: Tensor):
         P, bias, h0, lengths, out = ctx.saved_tensors
         grad_P = torch.empty_like(P)
