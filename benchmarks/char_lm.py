@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         cfg = RunConfig.from_dict({
             "data": {"dataset": name, "tokenizer": "char" if name == "tinyshakespeare" else ""},
-            "train": {"max_steps": args.steps, "epochs": 100, "eval_every": 250,
+            # evaluate 5 times, the last at the final step (so the figure is the final model's)
+            "train": {"max_steps": args.steps, "epochs": 100,
+                      "eval_every": args.steps // 5 if args.steps % 5 == 0 else args.steps,
                       "threads": args.threads, "out_dir": f"{args.out_dir}/char-{name}"},
         }, base=RunConfig.from_preset("char-small"))
         result = train_lm(cfg, overwrite=True, log=lambda line: print(line, flush=True))
