@@ -82,6 +82,7 @@ class Kernel:
     """A cell class's pointwise kernel and how to read its extra tensors off a cell."""
 
     function: Callable
+    additive: bool = False  # the kernel sees xw and hw only through xw + hw
     extra: Callable = lambda cell: ()
     constants: Callable = lambda cell: ()
     forward: Callable | None = None
@@ -99,14 +100,15 @@ def _kernel_for(cell) -> Kernel | None:
 
 
 KERNELS = {
-    "lstm": Kernel(lstm_kernel),
-    "layernorm_lstm": Kernel(layernorm_lstm_kernel,
-                             lambda cell: (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias),
-                             lambda cell: (cell.ln_c.eps,)),
+    "lstm": Kernel(lstm_kernel, additive=True),
+    "layernorm_lstm": Kernel(
+        layernorm_lstm_kernel,
+        extra=lambda cell: (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias),
+        constants=lambda cell: (cell.ln_c.eps,)),
     "gru": Kernel(gru_kernel),
-    "simple_gru": Kernel(simple_gru_kernel),
-    "rnn_tanh": Kernel(rnn_tanh_kernel),
-    "rnn_relu": Kernel(rnn_relu_kernel),
+    "simple_gru": Kernel(simple_gru_kernel, additive=True),
+    "rnn_tanh": Kernel(rnn_tanh_kernel, additive=True),
+    "rnn_relu": Kernel(rnn_relu_kernel, additive=True),
 }
 
 
@@ -248,18 +250,20 @@ class _Recurrence(torch.autograd.Function):
         T = xw.shape[0]
         d_state = [torch.zeros_like(p[0]) if d is None else d for p, d in zip(prev, d_final)]
         d_out = torch.zeros_like(prev[0]) if d_out is None else d_out
-        d_xw, d_HW = torch.empty_like(xw), torch.empty_like(HW)
+        d_HW, d_xw = [HW] * T, [xw] * T
         d_extra = [torch.zeros_like(e) for e in extra]
         back = _matmul(W_hh.t().contiguous(), None, xw.shape[1])  # d hw -> d h_{t-1}
         for t in range(T) if ctx.reverse else reversed(range(T)):
             grads = ctx.kernel.backward(xw[t], HW[t], None if mask is None else mask[t],
                                         (*(p[t] for p in prev), *extra), constants,
                                         (*d_state, d_out[t]))
-            d_xw[t], d_HW[t] = grads[0], grads[1]
+            d_HW[t], d_xw[t] = grads[1], grads[0]
             d_state = list(grads[2 : 2 + ctx.n_state])
             d_state[0] = d_state[0] + back(grads[1])  # h_{t-1} fed hw_t
             for acc, g in zip(d_extra, grads[2 + ctx.n_state :]):
                 acc += g
+        d_HW = torch.stack(d_HW)
+        d_xw = d_HW if ctx.kernel.additive else torch.stack(d_xw)  # gates see xw + hw only
         flat = d_HW.flatten(0, 1)  # (T * B, G)
         d_W_hh = _dense(flat.t(), prev[0].flatten(0, 1).t())  # one GEMM for all steps
         d_b_hh = flat.sum(0) if ctx.has_bias else None
