@@ -22,6 +22,20 @@ from seqlab.nn.minrnn import MinGRU, MinLSTM  # noqa: F401  (re-exported)
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
 
+# MinGRU/MinLSTM (the scan backend) load on first use: their module imports numba.
+_LAZY = {"MinGRU": "seqlab.nn.minrnn", "MinLSTM": "seqlab.nn.minrnn"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seqlab.nn' has no attribute {name!r}")
+
+
 __all__ = [
     "CELLS",
     "GRU",
@@ -29,6 +43,8 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "LayerNormLSTMCell",
+    "MinGRU",
+    "MinLSTM",
     "RNN",
     "RNNCell",
     "Recurrent",

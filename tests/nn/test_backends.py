@@ -157,3 +157,22 @@ def test_compiled_float32_equals_reference(mode):
     x = torch.randn(B, T, D_IN)
     assert_same(run_with_grads(ref, x, LENGTHS), run_with_grads(comp, x, LENGTHS), 2e-4)
     assert comp.backend_used == "compiled"
+
+
+@pytest.mark.parametrize("backend", ["reference", "fused", "compiled"])
+def test_dropout_between_layers_only_in_training(backend):
+    torch.manual_seed(5)
+    ref, layer = twins(snn.GRU, {}, backend, dtype=torch.float32, num_layers=2, dropout=0.5)
+    x = torch.randn(B, T, D_IN)
+    layer.eval()
+    torch.testing.assert_close(layer(x)[0], ref.eval()(x)[0])  # no dropout in eval
+    layer.train()
+    a, b = layer(x)[0], layer(x)[0]
+    assert not torch.allclose(a, b), "dropout must act between layers in training"
+    one = snn.GRU(D_IN, H, num_layers=1, dropout=0.5, backend=backend)
+    one.load_state_dict({k: v for k, v in layer.state_dict().items() if k.startswith("cells.0")})
+    torch.testing.assert_close(one(x)[0], one(x)[0])  # never after the last layer
+
+
+def test_minrnn_names_load_lazily():
+    assert snn.MinGRU.__name__ == "MinGRU" and snn.MinLSTM.__name__ == "MinLSTM"
