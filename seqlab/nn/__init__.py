@@ -18,7 +18,6 @@ from seqlab.nn.cells import (
     SimpleGRUCell,
 )
 from seqlab.nn.init import SCHEMES, init_recurrent, initialize, zaremba_uniform
-from seqlab.nn.minrnn import MinGRU, MinLSTM  # noqa: F401  (re-exported)
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
 
