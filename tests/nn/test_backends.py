@@ -40,15 +40,30 @@ def twins(layer_cls, kwargs, backend, dtype=torch.float64, **extra):
     return ref, other
 
 
+def random_state(layer, batch: int, dtype):
+    """A random initial state (leaf tensors) for ``layer``."""
+    g = torch.Generator().manual_seed(3)
+    shapes = layer._state_shapes(batch)
+    state = tuple(torch.randn(s, generator=g, dtype=dtype).requires_grad_() for s in shapes)
+    return state if layer.is_lstm else state[0]
+
+
 def run_with_grads(layer, x, lengths, state=None):
     x = x.clone().requires_grad_()
+    if state is not None:  # fresh leaves, so each run collects its own gradients
+        leaves = state if isinstance(state, tuple) else (state,)
+        leaves = tuple(s.detach().clone().requires_grad_() for s in leaves)
+        state = leaves if isinstance(state, tuple) else leaves[0]
     out, final = layer(x, state, lengths)
     finals = final if isinstance(final, tuple) else (final,)
     g = torch.Generator().manual_seed(1)
     loss = sum((t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum()
                for t in (out, *finals))
     loss.backward()
-    return out, finals, x.grad, [p.grad for p in layer.parameters()]
+    grads = [p.grad for p in layer.parameters()]
+    if state is not None:
+        grads += [s.grad for s in (state if isinstance(state, tuple) else (state,))]
+    return out, finals, x.grad, grads
 
 
 def assert_same(a, b, tol):
@@ -73,7 +88,9 @@ def test_fused_equals_reference(mode, num_layers, bidirectional, batch_first, wi
     assert fused.backend_used == "fused"
     x = torch.randn((B, T, D_IN) if batch_first else (T, B, D_IN), dtype=torch.float64)
     lengths = LENGTHS if with_lengths else None
-    assert_same(run_with_grads(ref, x, lengths), run_with_grads(fused, x, lengths), 1e-10)
+    state = random_state(ref, B, torch.float64)
+    assert_same(run_with_grads(ref, x, lengths, state), run_with_grads(fused, x, lengths, state),
+                1e-10)
 
 
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
@@ -84,7 +101,9 @@ def test_compiled_equals_reference(mode, with_lengths):
     assert comp.backend_used == "compiled"
     x = torch.randn(B, T, D_IN, dtype=torch.float64)
     lengths = LENGTHS if with_lengths else None
-    assert_same(run_with_grads(ref, x, lengths), run_with_grads(comp, x, lengths), 1e-10)
+    state = random_state(ref, B, torch.float64)
+    assert_same(run_with_grads(ref, x, lengths, state), run_with_grads(comp, x, lengths, state),
+                1e-10)
     assert comp.backend_used == "compiled", "torch.compile failed and fell back (see the log)"
     with torch.no_grad():  # inference path too
         torch.testing.assert_close(comp(x, lengths=lengths)[0], ref(x, lengths=lengths)[0])
