@@ -318,3 +318,27 @@ def test_read_hand_written_arpa(tmp_path):
     assert lm.prob("<s>", ["a"]) == 0.0
     assert lm.logprob("a b") == pytest.approx((-0.2 - 0.4 - 0.1) * math.log(10))
     assert lm.perplexity(["a b"]) == pytest.approx(math.exp(0.7 * math.log(10) / 3))
+
+
+def read_ptb(root, split):
+    return [line.split() for line in (root / "ptb" / f"ptb.{split}.txt").read_text().splitlines()]
+
+
+@pytest.mark.data
+def test_ptb_trigram_modified_kneser_ney(shared_data, tmp_path):
+    """PTB 3-gram, modified KN: test perplexity 148.28 (recorded in docs/benchmarks.md);
+    the ARPA round trip on a real-size model gives the identical figure."""
+    train, test = read_ptb(shared_data, "train"), read_ptb(shared_data, "test")
+    lm = NgramLM(order=3).fit(train)
+    pp = lm.perplexity(test)
+    assert pp == pytest.approx(148.28, abs=0.01)
+    lm.to_arpa(tmp_path / "ptb3.arpa")
+    assert NgramLM.from_arpa(tmp_path / "ptb3.arpa").perplexity(test) == pp
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_ptb_5gram_matches_published(shared_data):
+    """Mikolov et al. (2011) report 141.2 for a KN5 on PTB test (SRILM)."""
+    lm = NgramLM(order=5).fit(read_ptb(shared_data, "train"))
+    assert abs(lm.perplexity(read_ptb(shared_data, "test")) - 141.2) < 1.0
