@@ -178,3 +178,26 @@ def test_bad_native_file_and_shapes(tmp_path):
         KeyedVectors(["a", "b"], np.zeros((3, 2)))
     with pytest.raises(DataError, match="whitespace"):
         KeyedVectors(["a b"], np.zeros((1, 2))).save_word2vec_format(tmp_path / "y.txt")
+
+
+def test_real_evaluation_files_score_like_gensim(shared_data):
+    from seqlab.embeddings.corpus import LineCorpus
+    from seqlab.embeddings.word2vec import Word2Vec
+
+    corpus = list(LineCorpus(shared_data / "ptb" / "ptb.train.txt"))[:8000]
+    wv = Word2Vec(architecture="cbow", vector_size=32, epochs=2, workers=2).fit(corpus).wv
+    theirs = gensim_models.KeyedVectors(wv.vector_size)
+    theirs.add_vectors(wv.index_to_key, wv.vectors)
+    folder = shared_data / "analogy"
+    result = wv.evaluate_analogies(folder / "questions-words.txt", restrict_vocab=2000)
+    score, sections = theirs.evaluate_word_analogies(str(folder / "questions-words.txt"),
+                                                     restrict_vocab=2000)
+    assert result.questions == 19_544 and result.answered > 100
+    assert result.accuracy == pytest.approx(score)
+    assert result.correct == len(sections[-1]["correct"])
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        mine = wv.evaluate_similarity(folder / name)
+        pearson, spearman, oov = theirs.evaluate_word_pairs(str(folder / name))
+        assert mine.spearman == pytest.approx(spearman.statistic, abs=1e-6)
+        assert 100 * (1 - mine.coverage) == pytest.approx(oov)
+        assert mine.total == (353 if name.startswith("wordsim") else 999)
