@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     print(f"| seqlab LanguageModel + fit | {a:.0f} | {a / b:.3f} |")
     print(f"| plain nn.LSTM LM (pytorch/examples recipe) | {b:.0f} | 1.000 |")
+    print("rounds (tokens/s): seqlab " + ", ".join(f"{r:.0f}" for r in ours_rates)
+          + " | plain " + ", ".join(f"{r:.0f}" for r in peer_rates))
     return 0
 
 
