@@ -73,7 +73,10 @@ class KeyedVectors:
     def get_vector(self, key: str, norm: bool = False) -> np.ndarray:
         """The vector of ``key`` (a copy scaled to unit length if ``norm``)."""
         i = self.get_index(key)
-        return self.get_normed_vectors()[i] if norm else self.vectors[i]
+        if not norm:
+            return self.vectors[i]
+        n = float(self.norms[i])
+        return self.vectors[i] / (n if n > 0 else 1.0)
 
     def __getitem__(self, key: str | Iterable[str]) -> np.ndarray:
         if isinstance(key, str):
