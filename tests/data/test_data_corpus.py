@@ -199,3 +199,13 @@ def test_ptb_char_and_wikitext2_counts(shared_data, monkeypatch, tmp_path):
     # WikiText-2 (no train in the mirror): pytorch/examples counts, <eos> on blank lines too
     wiki = prepare("wikitext-2", tmp_path / "wiki", vocab=Vocab(), splits=("valid", "test"))
     assert (wiki.num_tokens("valid"), wiki.num_tokens("test")) == (217_646, 245_569)
+
+
+def test_tinyshakespeare_chars(shared_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("SEQLAB_DATA", str(shared_data))
+    corpus = prepare("tinyshakespeare", tmp_path / "shakespeare")
+    # nanoGPT: 65 symbols, 1,003,854 / 111,540 characters ("\n" is a character here)
+    assert len(corpus.vocab) == 65 + 4 and "\n" in corpus.vocab
+    assert (corpus.num_tokens("train"), corpus.num_tokens("valid")) == (1_003_854, 111_540)
+    head = (shared_data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")[:200]
+    assert "".join(corpus.vocab.decode(corpus.ids("train")[:200])) == head
