@@ -90,6 +90,7 @@ class DatasetSpec:
         tokenizer: default tokenizer name (see :data:`seqlab.text.tokenize.TOKENIZERS`).
         eos_per_line: whether each line ends with an ``<eos>`` token (else newlines are kept
             as characters or dropped as whitespace, depending on the tokenizer).
+        license: the data's terms, in short (from the mirror's SOURCE.md).
         note: shown with a "not found" error (e.g. what the shared mirror lacks).
     """
 
@@ -103,6 +104,7 @@ class DatasetSpec:
     splits: tuple[str, ...] = ("train", "valid", "test")
     train_fraction: float = 0.9
     description: str = ""
+    license: str = ""
     note: str = ""
 
     def file(self, name: str) -> FileSpec:
@@ -125,6 +127,7 @@ DATASETS: dict[str, DatasetSpec] = {
         tokenizer="whitespace", eos_per_line=True,
         split_files={s: f"ptb.{s}.txt" for s in ("train", "valid", "test")},
         description="Penn Treebank words, Mikolov's 10k-vocabulary version (Zaremba et al. 2014)",
+        license="Penn Treebank (LDC99T42): research use only",
     ),
     "ptb-char": DatasetSpec(
         "ptb-char", "ptb",
@@ -135,6 +138,7 @@ DATASETS: dict[str, DatasetSpec] = {
         tokenizer="whitespace", eos_per_line=True,
         split_files={s: f"ptb.char.{s}.txt" for s in ("train", "valid", "test")},
         description="Penn Treebank characters: symbols separated by spaces, '_' between words",
+        license="Penn Treebank (LDC99T42): research use only",
     ),
     "wikitext-2": DatasetSpec(
         "wikitext-2", "wikitext-2",
@@ -147,6 +151,7 @@ DATASETS: dict[str, DatasetSpec] = {
         tokenizer="whitespace", eos_per_line=True,
         split_files={s: f"{s}.txt" for s in ("train", "valid", "test")},
         description="WikiText-2 v1 tokens (Merity et al. 2016), pytorch/examples file names",
+        license="CC BY-SA",
         note="the shared mirror has no WikiText-2 train split (see its SOURCE.md): download it, "
              "or copy train.txt (git blob 2d84b35a...) into the cache folder",
     ),
@@ -157,6 +162,7 @@ DATASETS: dict[str, DatasetSpec] = {
         tokenizer="char", eos_per_line=False, split_rule="chars", splits=("train", "valid"),
         description="char-rnn tiny Shakespeare; nanoGPT split: first 90% of characters train "
                     "(1,003,854), last 10% valid (111,540)",
+        license="public domain text (char-rnn repository: MIT)",
     ),
     "chinese-poetry": DatasetSpec(
         "chinese-poetry", "chinese-poetry",
@@ -173,6 +179,7 @@ DATASETS: dict[str, DatasetSpec] = {
         tokenizer="char", eos_per_line=False, split_rule="items", splits=("train", "valid"),
         description="唐诗三百首, 宋词三百首, 诗经, 论语: one line per poem/chapter (its paragraphs "
                     "joined); items i % 10 == 9 (in file order) are valid, the rest train",
+        license="MIT (chinese-poetry); the classical texts are public domain",
     ),
 }
 
