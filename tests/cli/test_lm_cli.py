@@ -170,3 +170,11 @@ def test_killed_run_resumes_exactly(workdir):
         assert a[key] == b[key], key  # bit-exact, not approximately
     for key in ("valid_loss", "train_loss", "lr", "step"):
         assert [h[key] for h in a["history"]] == [h[key] for h in b["history"]], key
+
+
+def test_missing_mirror_names_every_place_looked_at(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("SEQLAB_DATA", str(workdir / "empty-mirror"))
+    (workdir / "empty-mirror").mkdir()
+    code, _, err = run_cli(["train", "lm", "--dataset", "ptb", *TINY, "--dry-run"], capsys)
+    assert code == 1
+    assert "empty-mirror" in err and "cache" in err and "SEQLAB_OFFLINE" in err, err
