@@ -15,6 +15,7 @@ function ``section(args) -> list[Row]``.
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 import time
@@ -104,6 +105,35 @@ def recurrent_section(args) -> list[Row]:
     return rows
 
 
+def generate(step: Callable, x: torch.Tensor, keep_time_dim: int) -> Callable:
+    """Feeds x one time step at a time, carrying the state, as a generator does."""
+    def run():
+        with torch.no_grad():
+            state = None
+            for t in range(x.shape[1]):
+                x_t = x[:, t : t + 1] if keep_time_dim else x[:, t]
+                _, state = step(x_t, state)
+    return run
+
+
+def step_section(args) -> list[Row]:
+    """Generation: T=35 calls of ``layer.step`` vs torch.nn called on one step at a time."""
+    device, rows, T = torch.device(args.device), [], 35
+    for model in args.models:
+        torch_cls, seqlab_cls = MODELS[model]
+        for B, H in ((1, 200), (20, 650)):
+            torch.manual_seed(0)
+            peer = torch_cls(H, H, 2, batch_first=True, device=device)
+            ours = seqlab_cls.from_torch(peer)
+            x = torch.randn(B, T, H, device=device)
+            t_ours, t_peer = time_pair(generate(ours.step, x, 0), generate(peer, x, 1),
+                                       args.repeats, device)
+            rows.append(Row(model, f"B={B} T={T} H={H} L=2", "step() (peer: T=1 calls)",
+                            math.nan, math.nan, B * T / t_ours, B * T / t_peer))
+            print(format_row(rows[-1]), flush=True)
+    return rows
+
+
 def scan_section(args) -> list[Row]:
     """MinGRU (``scan`` backend) vs torch.nn.GRU at batch 16, 256/256, T = 512 and 2048."""
     device, rows = torch.device(args.device), []
@@ -121,7 +151,7 @@ def scan_section(args) -> list[Row]:
 
 
 # Sections print their rows as they go; the scan helper appends its MinGRU-vs-GRU section here.
-SECTIONS: list[Callable] = [recurrent_section, scan_section]
+SECTIONS: list[Callable] = [recurrent_section, step_section, scan_section]
 
 
 def machine_line(device: str) -> str:
@@ -142,8 +172,11 @@ HEADER = (f"| {'model':5} | {'config':22} | {'seqlab variant':25} | {'fwd+bwd to
 
 
 def format_row(r: Row) -> str:
-    return (f"| {r.model:5} | {r.config:22} | {r.variant:25} | {r.train:13,.0f} | "
-            f"{r.train_peer:10,.0f} | {r.train / r.train_peer:5.2f} | {r.infer:10,.0f} | "
+    if math.isnan(r.train):  # forward-only rows
+        train = f"{'-':>13} | {'-':>10} | {'-':>5}"
+    else:
+        train = f"{r.train:13,.0f} | {r.train_peer:10,.0f} | {r.train / r.train_peer:5.2f}"
+    return (f"| {r.model:5} | {r.config:22} | {r.variant:25} | {train} | {r.infer:10,.0f} | "
             f"{r.infer_peer:10,.0f} | {r.infer / r.infer_peer:5.2f} |")
 
 
@@ -155,7 +188,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: "
                         "torch's own choice)")
     parser.add_argument("--quick", action="store_true", help="first config only")
+    names = [section.__name__.removesuffix("_section") for section in SECTIONS]
+    parser.add_argument("--sections", default=",".join(names), type=lambda s: s.split(","),
+                        help=f"comma-separated subset of {names} (default: all)")
     args = parser.parse_args(argv)
+    for name in args.sections:
+        if name not in names:
+            parser.error(f"--sections: expected names from {names}, got {name!r}")
     for model in args.models:
         if model not in MODELS:
             parser.error(f"--models: expected names from {list(MODELS)}, got {model!r}")
@@ -166,8 +205,9 @@ def main(argv: list[str] | None = None) -> None:
           "ratio = seqlab / peer (higher is better)")
     print(HEADER)
     print("|" + "|".join("-" * (len(c)) for c in HEADER.split("|")[1:-1]) + "|")
-    for section in SECTIONS:
-        section(args)
+    for section, name in zip(SECTIONS, names):
+        if name in args.sections:
+            section(args)
 
 
 if __name__ == "__main__":

@@ -179,8 +179,9 @@ class Recurrent(nn.Module):
         """One time step for generation: x_t (B, input_size) -> (output (B, H_out), state).
 
         Repeated calls equal ``forward`` on the whole sequence (unidirectional layers only).
-        A single step has no time loop to fuse, so this runs the cells directly whatever the
-        backend: torch's fused kernel costs 4-10x more per call at B <= 64 (setup per call).
+        A single step has no time loop to fuse: LSTMs run their cells directly, since torch's
+        oneDNN LSTM kernel costs about 4x more per one-step call (``benchmarks/recurrent_speed.py
+        --sections step``); fused GRU/RNN layers call their kernel, which is as fast here.
         """
         if self.bidirectional:
             raise ConfigError("step() needs a unidirectional layer: the backward direction "
@@ -189,6 +190,9 @@ class Recurrent(nn.Module):
             got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
             raise ValueError(f"x_t must be a 2-D tensor (B, input_size={self.input_size}), "
                              f"got {got}")
+        if self.backend_used == "fused" and not self.is_lstm:
+            output, state = self(x_t.unsqueeze(1 if self.batch_first else 0), state)
+            return output.squeeze(1 if self.batch_first else 0), state
         B, _ = check_input(x_t.unsqueeze(1), self.input_size, True)
         states = self._split_state(self._check_state(state, B, x_t))
         finals, x = [], x_t
