@@ -97,7 +97,7 @@ def test_demo_dry_run(workdir, capsys):
 
 
 @pytest.mark.parametrize("content, match", [
-    ("", "0 lines|no tokens|empty"),
+    ("", r"0 line|no tokens|empty"),
     ("   \n\t\n  \n" * 20, "no tokens|empty"),
     ("the cat sat\n" * 60, "corpus too short"),
 ])
