@@ -57,7 +57,7 @@ def best_time(make, docs, repeats):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("SEQLAB_DATA", "../shared/data"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     from sklearn import __version__ as sk_version
     from sklearn.feature_extraction import text as sk
