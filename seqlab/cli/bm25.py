@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("index", help="index file written by `seqlab bm25 index`")
     search.add_argument("query", nargs="*", help="query text (one argument per query)")
     search.add_argument("--queries", metavar="FILE", help="file with one query per line")
-    search.add_argument("-k", type=int, default=10, help="documents per query")
+    search.add_argument("-k", type=int, default=None,
+                        help="documents per query (default: 10, or all if fewer)")
     search.add_argument("--corpus", metavar="FILE", help="print each hit's text from this file")
     search.set_defaults(_action=run_search)
 
@@ -81,7 +82,8 @@ def run_search(args: argparse.Namespace) -> int:
     if texts is not None and len(texts) != index.n_documents_:
         raise DataError(f"--corpus {args.corpus} has {len(texts)} lines but the index has "
                         f"{index.n_documents_} documents")
-    indices, scores = index.search(queries, k=args.k)
+    k = args.k if args.k is not None else min(10, index.n_documents_)
+    indices, scores = index.search(queries, k=k)
     for q, (row, row_scores) in enumerate(zip(indices, scores)):
         for rank, (doc, score) in enumerate(zip(row, row_scores), start=1):
             line = f"{q}\t{rank}\t{doc}\t{score:.6f}"

@@ -28,6 +28,8 @@ def test_bm25_index_and_search(tmp_path, capsys):
     assert lines[2][4] == "the cat sat on the mat"
     assert main(["bm25", "search", str(index), "x", "-k", "9"]) == 1
     assert "k must be an int in [1, 5]" in capsys.readouterr().err
+    assert main(["bm25", "search", str(index), "cat"]) == 0  # default k: all 5 documents
+    assert len(capsys.readouterr().out.splitlines()) == 5
     assert main(["bm25", "search", str(index)]) == 1
     assert "at least one query" in capsys.readouterr().err
 
