@@ -14,6 +14,10 @@ Every tokenizer follows one protocol, :class:`Tokenizer`:
 - ``keeps_newlines``: whether ``"\\n"`` comes out as a token (character tokenizer) or is dropped
   as whitespace (all others). :func:`seqlab.data.corpus.prepare` uses it to choose its default
   line-end convention.
+- ``own_vocab()``: the tokenizer's own vocabulary in id order (BPE) or ``None``.
+
+The base class and :class:`Encoding` live in :mod:`seqlab.text.base`, the BPE wrapper in
+:mod:`seqlab.text.bpe`; this module re-exports both, so import everything from here.
 
 ``get_tokenizer(name, **options)`` builds one from the literal registry :data:`TOKENIZERS`:
 
