@@ -215,12 +215,12 @@ def _loop(kernel: Kernel, cell, xw: Tensor, mask: Tensor | None, state: tuple, r
     recurrent = _matmul(cell.weight_hh.detach(), b_hh, xw.shape[1])
     constants, T = kernel.constants(cell), xw.shape[0]
     prev, HW, outs = [], [xw] * T, [xw] * T
+    xs, masks = xw.unbind(0), [None] * T if mask is None else mask.unbind(0)  # views, made once
     for t in reversed(range(T)) if reverse else range(T):
         HW[t] = recurrent(state[0])  # (B, G)
         if keep:
             prev.append(state)
-        *state, outs[t] = kernel.forward(xw[t], HW[t], None if mask is None else mask[t], *state,
-                                         *extra, *constants)
+        *state, outs[t] = kernel.forward(xs[t], HW[t], masks[t], *state, *extra, *constants)
     return torch.stack(outs), tuple(state), torch.stack(HW) if keep else None, prev
 
 
@@ -253,10 +253,12 @@ class _Recurrence(torch.autograd.Function):
         d_HW, d_xw = [HW] * T, [xw] * T
         d_extra = [torch.zeros_like(e) for e in extra]
         back = _matmul(W_hh.t().contiguous(), None, xw.shape[1])  # d hw -> d h_{t-1}
+        xs, hws, d_outs = xw.unbind(0), HW.unbind(0), d_out.unbind(0)
+        masks = [None] * T if mask is None else mask.unbind(0)
+        prevs = list(zip(*(p.unbind(0) for p in prev)))  # prevs[t] = state before step t
         for t in range(T) if ctx.reverse else reversed(range(T)):
-            grads = ctx.kernel.backward(xw[t], HW[t], None if mask is None else mask[t],
-                                        (*(p[t] for p in prev), *extra), constants,
-                                        (*d_state, d_out[t]))
+            grads = ctx.kernel.backward(xs[t], hws[t], masks[t], (*prevs[t], *extra), constants,
+                                        (*d_state, d_outs[t]))
             d_HW[t], d_xw[t] = grads[1], grads[0]
             d_state = list(grads[2 : 2 + ctx.n_state])
             d_state[0] = d_state[0] + back(grads[1])  # h_{t-1} fed hw_t
