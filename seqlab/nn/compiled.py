@@ -12,6 +12,8 @@ For one direction of one layer, with ``xw = x @ W_ih.T + b_ih`` already computed
 ``kernel`` is the cell's pointwise gate arithmetic (a pure function in :data:`KERNELS`), fused
 by ``torch.compile`` into one loop in the forward and one in the backward (its ``vjp``). This
 is how the native kernels work too: only the small recurrent GEMM stays inside the time loop.
+On CPU in float32 every GEMM goes through oneDNN (as torch.nn.LSTM's kernel does); MKL's GEMM,
+which ``F.linear`` uses, is 2-3x slower at these sizes on the AMD machine we measure on.
 Cells without a kernel here go through ``torch.compile`` of ``cell.recur`` (see backends.py).
 The node is differentiable once (no double backward).
 """
