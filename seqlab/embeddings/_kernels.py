@@ -108,6 +108,7 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
     D = syn0.shape[1]
     work = np.zeros(D, np.float32)
     l1 = np.zeros(D, np.float32)
+    total = np.zeros(D, np.float32)
     maxlen = 0
     for s in range(s_lo, s_hi):
         maxlen = max(maxlen, starts[s + 1] - starts[s])
@@ -169,33 +170,50 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
                         for d in range(D):
                             syn0[c, d] += work[d]
                 continue
-            for j in range(lo, hi):
+            if subword:  # fastText: the centre's n-gram mean predicts each context word
+                w = buf[i]
+                a, b = sub_ptr[w], sub_ptr[w + 1]
+                l1[:] = 0.0
+                pairs = 0  # sum over rows of multiplicity^2 (= b - a without hash collisions)
+                for r in range(a, b):
+                    row = sub_idx[r]
+                    for q in range(a, b):
+                        pairs += sub_idx[q] == row
+                    for d in range(D):
+                        l1[d] += syn0[row, d]
+                inv = np.float32(1.0 / (b - a))
+                for d in range(D):
+                    l1[d] *= inv
+                # Adding work_j to every row moves their mean by shift * work_j, so l1 is kept
+                # current without re-reading the rows, and the rows get the summed update once
+                # per centre: the same arithmetic as updating the rows after every pair.
+                shift = np.float32(pairs / (b - a))
+                total[:] = 0.0
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    work[:] = 0.0
+                    nr, lp = _targets(l1, work, syn1, hs, buf[j], codes, points, codelens,
+                                      table, negative, nr, alpha)
+                    loss += lp
+                    examples += 1
+                    for d in range(D):
+                        l1[d] += shift * work[d]
+                        total[d] += work[d]
+                for r in range(a, b):
+                    row = sub_idx[r]
+                    for d in range(D):
+                        syn0[row, d] += total[d]
+                continue
+            for j in range(lo, hi):  # word2vec: context word j's vector predicts the centre
                 if j == i:
                     continue
                 work[:] = 0.0
-                if subword:  # fastText: the centre's n-gram mean predicts context word j
-                    w = buf[i]
-                    a, b = sub_ptr[w], sub_ptr[w + 1]
-                    l1[:] = 0.0
-                    for r in range(a, b):
-                        row = sub_idx[r]
-                        for d in range(D):
-                            l1[d] += syn0[row, d]
-                    inv = np.float32(1.0 / (b - a))
-                    for d in range(D):
-                        l1[d] *= inv
-                    nr, lp = _targets(l1, work, syn1, hs, buf[j], codes, points, codelens,
-                                      table, negative, nr, alpha)
-                    for r in range(a, b):
-                        row = sub_idx[r]
-                        for d in range(D):
-                            syn0[row, d] += work[d]
-                else:  # word2vec: context word j's vector predicts the centre
-                    c = buf[j]
-                    nr, lp = _targets(syn0[c], work, syn1, hs, buf[i], codes, points,
-                                      codelens, table, negative, nr, alpha)
-                    for d in range(D):
-                        syn0[c, d] += work[d]
+                c = buf[j]
+                nr, lp = _targets(syn0[c], work, syn1, hs, buf[i], codes, points, codelens,
+                                  table, negative, nr, alpha)
+                for d in range(D):
+                    syn0[c, d] += work[d]
                 loss += lp
                 examples += 1
     return loss, examples, words

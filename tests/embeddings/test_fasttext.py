@@ -91,3 +91,58 @@ def test_hierarchical_softmax_fasttext_learns_clusters(clusters):
                        for w, _ in model.wv.most_similar(word, topn=7)])
               for word in model.wv.index_to_key]
     assert np.mean(purity) >= 0.9
+
+
+def _reference_skipgram_hs(tokens, starts, syn0, syn1, ptr, idx, codes, points, lens, window,
+                           alpha, seed):
+    """fastText skip-gram with hierarchical softmax, updating the rows after every pair (as
+    gensim and fastText do), in float64 NumPy; the kernel defers the row updates per centre."""
+    from seqlab.embeddings._kernels import SIGMOID
+
+    nr = seed
+    for s in range(len(starts) - 1):
+        buf = tokens[starts[s]:starts[s + 1]]
+        for i in range(len(buf)):
+            nr = (nr * 25214903917 + 11) % 2**64
+            red = (nr >> 16) % window
+            for j in range(max(0, i - window + red), min(len(buf), i + window + 1 - red)):
+                if j == i:
+                    continue
+                rows = idx[ptr[buf[i]]:ptr[buf[i] + 1]]
+                l1 = syn0[rows].mean(axis=0)
+                work = np.zeros_like(l1)
+                for k in range(lens[buf[j]]):
+                    t, label = points[buf[j], k], 1.0 - codes[buf[j], k]
+                    f = l1 @ syn1[t]
+                    if abs(f) >= 6:
+                        continue
+                    g = (label - SIGMOID[int((f + 6) * (1000 / 12))]) * alpha
+                    work += g * syn1[t]
+                    syn1[t] += g * l1
+                for r in rows:
+                    syn0[r] += work
+
+
+def test_deferred_row_updates_equal_per_pair_updates():
+    from seqlab.embeddings import _kernels
+    from seqlab.embeddings.vocab import huffman_tree
+
+    rng = np.random.default_rng(0)
+    V, D, B = 12, 8, 7  # few buckets: hash collisions (repeated rows) are exercised
+    tokens = rng.integers(0, V, 60).astype(np.int32)
+    starts = np.array([0, 25, 25, 60])
+    rows = [[w] + list(V + rng.integers(0, B, rng.integers(1, 6))) for w in range(V)]
+    ptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    idx = np.concatenate(rows).astype(np.int32)
+    assert any(len(set(r)) < len(r) for r in rows)
+    codes, points, lens = huffman_tree(rng.integers(1, 50, V))
+    syn0 = rng.normal(scale=0.3, size=(V + B, D)).astype(np.float32)
+    syn1 = rng.normal(scale=0.3, size=(V - 1, D)).astype(np.float32)
+    ref0, ref1 = syn0.astype(np.float64), syn1.astype(np.float64)
+    _reference_skipgram_hs(tokens, starts, ref0, ref1, ptr, idx, codes, points, lens, 3, 0.05,
+                           11)
+    _kernels.train_chunk(tokens, starts, 0, 3, syn0, syn1, ptr, idx, False, True, codes,
+                         points, lens, np.zeros(1, np.int32), 5, np.ones(V, np.float32), 3,
+                         0.05, 0.05, 11)
+    np.testing.assert_allclose(syn0, ref0, atol=2e-5)
+    np.testing.assert_allclose(syn1, ref1, atol=2e-5)
