@@ -78,15 +78,21 @@ def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, 
             n_postings += indptr[t + 1] - indptr[t]
         sparse = 4 * n_postings < n_docs  # few postings: visit only the touched documents
         n_touched = 0
-        for p in range(query_ptr[q], query_ptr[q + 1]):
-            t = query_ids[p]
-            for j in range(indptr[t], indptr[t + 1]):
-                d = indices[j]
-                if sparse and not seen[d]:
-                    seen[d] = True
-                    touched[n_touched] = d
-                    n_touched += 1
-                acc[d] += data[j]
+        if sparse:
+            for p in range(query_ptr[q], query_ptr[q + 1]):
+                t = query_ids[p]
+                for j in range(indptr[t], indptr[t + 1]):
+                    d = indices[j]
+                    if not seen[d]:
+                        seen[d] = True
+                        touched[n_touched] = d
+                        n_touched += 1
+                    acc[d] += data[j]
+        else:
+            for p in range(query_ptr[q], query_ptr[q + 1]):
+                t = query_ids[p]
+                for j in range(indptr[t], indptr[t + 1]):
+                    acc[indices[j]] += data[j]
         size = 0
         if sparse:
             for m in range(n_touched):
