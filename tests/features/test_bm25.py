@@ -164,3 +164,24 @@ def test_float32_storage():
         np.testing.assert_allclose(ours32.score(q), ours64.score(q), rtol=1e-6)
         idx, scores = ours32.search([q], k=4)
         np.testing.assert_array_equal(scores[0], ours32.score(q)[idx[0]])
+
+
+@pytest.mark.parametrize("variant", ["lucene", "bm25l", "robertson"])
+def test_pruned_search_equals_full_sort_zipf(variant):
+    """Zipf-distributed words: queries mixing rare and very common terms, where MaxScore
+    pruning follows only candidates through the common terms' long posting lists."""
+    rng = np.random.default_rng(1)
+    words = np.array([f"w{i}" for i in range(300)])
+    p = 1.0 / np.arange(1, 301)
+    p /= p.sum()
+    docs = [list(rng.choice(words, size=rng.integers(1, 30), p=p)) for _ in range(2000)]
+    index = BM25(variant=variant).fit(docs)
+    queries = [list(rng.choice(words, size=rng.integers(2, 7), p=p ** 0.5 / (p ** 0.5).sum()))
+               for _ in range(200)]
+    for k in (1, 5, 20):
+        idx, scores = index.search(queries, k=k)
+        for q, row_idx, row_scores in zip(queries, idx, scores):
+            full = index.score(q)
+            expected = np.lexsort((np.arange(len(full)), -full))[:k]
+            np.testing.assert_array_equal(row_idx, expected)
+            np.testing.assert_array_equal(row_scores, full[expected])
