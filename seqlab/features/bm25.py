@@ -158,7 +158,7 @@ class BM25(Estimator):
         S = sp.csr_matrix((values.astype(self.dtype), X.indices, X.indptr),
                           shape=X.shape).T.tocsr()
         S.sort_indices()
-        self.scores_, self._bounds = S, None
+        self.scores_ = S
         self.baseline_ = idf * tfc0
         self.idf_, self.doc_freq_, self.doc_len_ = idf, df.astype(np.int64), doc_len
         self.avgdl_, self.n_documents_, self.delta_ = avgdl, n_docs, delta
@@ -166,24 +166,10 @@ class BM25(Estimator):
         return self
 
     # -- queries -------------------------------------------------------------------------
-    def _term_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Largest and smallest stored score per term (every term has a posting)."""
-        if getattr(self, "_bounds", None) is None:
-            S = self.scores_
-            starts = S.indptr[:-1]
-            self._bounds = (np.maximum.reduceat(S.data, starts).astype(np.float64),
-                            np.minimum.reduceat(S.data, starts).astype(np.float64))
-        return self._bounds
-
     def _query_ids(self, query: str | Sequence[str]) -> np.ndarray:
-        """Known query terms' rows, rarest-first (decreasing largest score; the search
-        kernel's order, so ``score`` and ``search`` add in the same order)."""
         get = self.vocabulary_.get
-        ids = np.asarray([j for j in map(get, self._analyzer()(query)) if j is not None],
-                         dtype=np.int64)
-        if len(ids) > 1:
-            ids = ids[np.argsort(-self._term_bounds()[0][ids], kind="stable")]
-        return ids
+        ids = [j for j in map(get, self._analyzer()(query)) if j is not None]
+        return np.asarray(ids, dtype=np.int64)
 
     def _score_ids(self, ids: np.ndarray) -> np.ndarray:
         S = self.scores_
@@ -230,9 +216,8 @@ class BM25(Estimator):
         one = isinstance(queries, str)
         ids = [self._query_ids(q) for q in ([queries] if one else queries)]
         S = self.scores_
-        term_max, term_min = self._term_bounds()
-        indices, scores = search(S.indptr, S.indices, S.data, self.baseline_, term_max,
-                                 term_min, ids, self.n_documents_, int(k))
+        indices, scores = search(S.indptr, S.indices, S.data, self.baseline_, ids,
+                                 self.n_documents_, int(k))
         return (indices[0], scores[0]) if one else (indices, scores)
 
     # -- persistence ------------------------------------------------------------------------
