@@ -44,10 +44,12 @@ def _softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def _targets(l1, work, syn1, hs, word, codes, points, codelens, table, negative, nr, alpha):
-    """Predict ``word`` from ``l1``: update ``syn1`` rows, accumulate the input gradient in work."""
-    D = l1.shape[0]
+@njit(nogil=True, cache=True, fastmath=True, inline="always")
+def _targets(src, r, work, syn1, hs, word, codes, points, codelens, table, negative, nr, alpha):
+    """Predict ``word`` from ``l1 = src[r]``: update ``syn1`` rows, accumulate the input gradient
+    in ``work``. Inlined and given a row index, not a view: views and calls take atomic
+    reference counts on the shared matrices, which two threads then fight over."""
+    D = src.shape[1]
     loss = 0.0
     n_targets = codelens[word] if hs else negative + 1
     tsize = np.uint64(table.shape[0])
@@ -66,7 +68,7 @@ def _targets(l1, work, syn1, hs, word, codes, points, codelens, table, negative,
             label = np.float32(0.0)
         f = np.float32(0.0)
         for d in range(D):
-            f += l1[d] * syn1[t, d]
+            f += src[r, d] * syn1[t, d]
         if f <= -MAX_EXP or f >= MAX_EXP:
             loss += _softplus(-f if label > 0.5 else f)
             continue
@@ -75,11 +77,11 @@ def _targets(l1, work, syn1, hs, word, codes, points, codelens, table, negative,
         g = (label - SIGMOID[idx]) * alpha
         for d in range(D):
             work[d] += g * syn1[t, d]
-            syn1[t, d] += g * l1[d]
+            syn1[t, d] += g * src[r, d]
     return nr, loss
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _subsample(tokens, a, b, keep, buf, nr):
     n = 0
     for t in range(a, b):
@@ -107,7 +109,8 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
     """
     D = syn0.shape[1]
     work = np.zeros(D, np.float32)
-    l1 = np.zeros(D, np.float32)
+    hidden = np.zeros((1, D), np.float32)  # l1 of CBOW and fastText
+    l1 = hidden[0]
     total = np.zeros(D, np.float32)
     maxlen = 0
     for s in range(s_lo, s_hi):
@@ -153,8 +156,8 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
                 for d in range(D):
                     l1[d] *= inv
                 work[:] = 0.0
-                nr, lp = _targets(l1, work, syn1, hs, buf[i], codes, points, codelens, table,
-                                  negative, nr, alpha)
+                nr, lp = _targets(hidden, 0, work, syn1, hs, buf[i], codes, points, codelens,
+                                  table, negative, nr, alpha)
                 loss += lp
                 examples += 1
                 for j in range(lo, hi):
@@ -193,8 +196,8 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
                     if j == i:
                         continue
                     work[:] = 0.0
-                    nr, lp = _targets(l1, work, syn1, hs, buf[j], codes, points, codelens,
-                                      table, negative, nr, alpha)
+                    nr, lp = _targets(hidden, 0, work, syn1, hs, buf[j], codes, points,
+                                      codelens, table, negative, nr, alpha)
                     loss += lp
                     examples += 1
                     for d in range(D):
@@ -210,7 +213,7 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
                     continue
                 work[:] = 0.0
                 c = buf[j]
-                nr, lp = _targets(syn0[c], work, syn1, hs, buf[i], codes, points, codelens,
+                nr, lp = _targets(syn0, c, work, syn1, hs, buf[i], codes, points, codelens,
                                   table, negative, nr, alpha)
                 for d in range(D):
                     syn0[c, d] += work[d]
