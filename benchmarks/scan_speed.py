@@ -3,7 +3,9 @@
 Both run in this process, interleaved repeat by repeat, on the same input; each figure is the
 best of ``--repeats`` timings (the least disturbed by other jobs on a shared machine).
 Training = forward + backward of the output against a fixed random gradient; inference =
-forward under ``torch.no_grad()``. Ratios are seqlab / torch.nn.GRU tokens/s.
+forward under ``torch.no_grad()``. Ratios are seqlab / torch.nn.GRU tokens/s. ``--clock cpu``
+times process CPU seconds instead of wall seconds: with ``--threads 1`` this ignores time lost
+to other jobs on a busy machine.
 
     flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/scan_speed.py
     .venv/bin/python benchmarks/scan_speed.py --device cuda
@@ -41,15 +43,17 @@ def machine_line(device: torch.device) -> str:
             f"{torch.get_num_threads()} threads | numba {numba.__version__}")
 
 
-def timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
+def timer(device: torch.device, clock: str) -> Callable[[Callable[[], None]], float]:
+    now = time.process_time if clock == "cpu" else time.perf_counter
+
     def run(fn: Callable[[], None]) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        start = time.perf_counter()
+        start = now()
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        return time.perf_counter() - start
+        return now() - start
 
     return run
 
@@ -82,7 +86,7 @@ def bench_length(T: int, args, device: torch.device) -> list[tuple[str, float, f
                 continue
             contenders[f"{model} {backend}"] = MODELS[model](D, H, backend=backend).to(device)
     jobs = {name: workloads(m, x, grad) for name, m in contenders.items()}
-    run = timer(device)
+    run = timer(device, args.clock)
     best = {name: [float("inf"), float("inf")] for name in jobs}
     for train, infer in jobs.values():  # warm-up: Numba compile, allocator, caches
         train()
@@ -104,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=256, help="input_size = hidden_size")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu = process CPU seconds: with --threads 1 it ignores time lost "
+                        "to other jobs on a busy machine (tokens per CPU-second)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--backends", nargs="+", default=["scan", "logspace", "sequential"],
                         choices=["scan", "logspace", "sequential"])
@@ -113,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(machine_line(device))
-    print(f"batch {args.batch}, input = hidden = {args.size}, 1 layer, best of {args.repeats}\n")
+    print(f"batch {args.batch}, input = hidden = {args.size}, 1 layer, best of {args.repeats}, "
+          f"{args.clock} clock\n")
     print("| T | model | train tok/s | vs GRU | inference tok/s | vs GRU |")
     print("|---:|---|---:|---:|---:|---:|")
     for T in args.lengths:
