@@ -77,7 +77,7 @@ def bench_length(T: int, args, device: torch.device) -> list[tuple[str, float, f
     """Rows (name, train tokens/s, inference tokens/s) for one sequence length."""
     gen = torch.Generator().manual_seed(0)
     B, D, H = args.batch, args.size, args.size
-    x = torch.randn(B, T, D, generator=gen).to(device).requires_grad_()
+    x = torch.randn(B, T, D, generator=gen).to(device).requires_grad_(args.input_grad)
     grad = torch.randn(B, T, H, generator=gen).to(device)
     contenders = {"torch.nn.GRU": torch.nn.GRU(D, H, batch_first=True).to(device)}
     for model in args.models:
@@ -108,20 +108,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=256, help="input_size = hidden_size")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-input-grad", dest="input_grad", action="store_false",
+                        help="x does not require grad (raw features into the first layer), so "
+                        "training skips dL/dx in both contenders")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="cpu = process CPU seconds: with --threads 1 it ignores time lost "
                         "to other jobs on a busy machine (tokens per CPU-second)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--backends", nargs="+", default=["scan", "logspace", "sequential"],
                         choices=["scan", "logspace", "sequential"])
-    parser.add_argument("--max-sequential-T", type=int, default=2048,
+    parser.add_argument("--max-sequential-T", type=int, default=512,
                         help="skip the per-step loop above this length")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(machine_line(device))
     print(f"batch {args.batch}, input = hidden = {args.size}, 1 layer, best of {args.repeats}, "
-          f"{args.clock} clock\n")
+          f"{args.clock} clock, dL/dx {'computed' if args.input_grad else 'not needed'}\n")
     print("| T | model | train tok/s | vs GRU | inference tok/s | vs GRU |")
     print("|---:|---|---:|---:|---:|---:|")
     for T in args.lengths:

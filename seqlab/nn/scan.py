@@ -9,9 +9,8 @@ Three ways to run it, all over time dimension 1 (batch first):
   between chunks, so ``a*`` stays small and sequences of any length (T = 100k) stay finite.
 * ``min_gru_scan`` / ``min_lstm_scan``: the fast CPU path. One autograd Function per model takes
   the input projection ``P = x @ W.T`` (B, T, G*H), adds the bias, computes the gates and runs
-  the recurrence in one Numba kernel (GIL released; threads split the (sequence, block of
-  units) tasks) that loops over T in compiled code; the backward is written by hand and is
-  the same recurrence reversed::
+  the recurrence inside one Numba kernel, parallel over (sequence, block of units) and looping
+  over T in compiled code; the backward is written by hand and is the same recurrence reversed::
 
       g_t = dL/dh_t + a_{t+1} * g_{t+1}      (g_{T} gets dL/dh_T from the final state)
       dL/db_t = g_t,  dL/da_t = g_t * h_{t-1},  dL/dh_0 = a_1 * g_1
@@ -26,18 +25,18 @@ no vector math library here; float64 uses ``math.exp``.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 import torch
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import intrinsic, overload
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 # 'contract' (FMA) only: reassociation would break the rounding trick in _exp_f32.
-_JIT = dict(nogil=True, fastmath={"contract"}, error_model="numpy", cache=True)
+_JIT = dict(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
 
 # ---------------------------------------------------------------- vectorisable exp (float32)
 _F = np.float32
@@ -76,13 +75,13 @@ def _exp_overload(x):
 
 # ---------------------------------------------------------------- MinGRU kernels
 @njit(**_JIT)
-def _gru_forward(first, last, P, bias, h0, lengths, block, out, h_last):
+def _gru_forward(P, bias, h0, lengths, block, out, h_last):
     B, T, H2 = P.shape
     H = H2 // 2
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
-    for task in range(first, last):
+    for task in prange(B * nb):
         b, j0 = task // nb, (task % nb) * block
         n = min(block, H - j0)
         h = h0[b, j0:j0 + n].copy()
@@ -102,14 +101,14 @@ def _gru_forward(first, last, P, bias, h0, lengths, block, out, h_last):
 
 
 @njit(**_JIT)
-def _gru_backward(first, last, P, bias, h0, out, lengths, block, grad_out, grad_last,
+def _gru_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
                   grad_P, grad_bias_rows, grad_h0):
     B, T, H2 = P.shape
     H = H2 // 2
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
-    for task in range(first, last):
+    for task in prange(B * nb):
         b, j0 = task // nb, (task % nb) * block
         n = min(block, H - j0)
         carry = grad_last[b, j0:j0 + n].copy()  # a_{t+1} * g_{t+1}
@@ -145,13 +144,13 @@ def _gru_backward(first, last, P, bias, h0, out, lengths, block, grad_out, grad_
 
 # ---------------------------------------------------------------- MinLSTM kernels
 @njit(**_JIT)
-def _lstm_forward(first, last, P, bias, h0, lengths, block, out, h_last):
+def _lstm_forward(P, bias, h0, lengths, block, out, h_last):
     B, T, H3 = P.shape
     H = H3 // 3
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
-    for task in range(first, last):
+    for task in prange(B * nb):
         b, j0 = task // nb, (task % nb) * block
         n = min(block, H - j0)
         h = h0[b, j0:j0 + n].copy()
@@ -172,14 +171,14 @@ def _lstm_forward(first, last, P, bias, h0, lengths, block, out, h_last):
 
 
 @njit(**_JIT)
-def _lstm_backward(first, last, P, bias, h0, out, lengths, block, grad_out, grad_last,
+def _lstm_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
                    grad_P, grad_bias_rows, grad_h0):
     B, T, H3 = P.shape
     H = H3 // 3
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
-    for task in range(first, last):
+    for task in prange(B * nb):
         b, j0 = task // nb, (task % nb) * block
         n = min(block, H - j0)
         carry = grad_last[b, j0:j0 + n].copy()
@@ -226,26 +225,8 @@ def fused_scan_supported(x: Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
 
 
-_POOL: list[ThreadPoolExecutor] = []  # created on first parallel use
-
-
-def _run(kernel, tasks: int, threads: int, *args) -> None:
-    """Runs ``kernel(first, last, *args)`` over task ranges on ``threads`` threads.
-
-    The kernels release the GIL; idle pool threads sleep instead of spinning (an OpenMP pool
-    beside torch's own would spin against torch's GEMM threads on a small machine).
-    """
-    threads = min(threads, tasks)
-    if threads <= 1:
-        kernel(0, tasks, *args)
-        return
-    if not _POOL or _POOL[0]._max_workers < threads - 1:
-        _POOL[:] = [ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="seqlab-scan")]
-    cuts = [tasks * k // threads for k in range(threads + 1)]
-    futures = [_POOL[0].submit(kernel, cuts[k], cuts[k + 1], *args) for k in range(1, threads)]
-    kernel(cuts[0], cuts[1], *args)
-    for future in futures:
-        future.result()
+def _threads() -> int:
+    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -267,14 +248,14 @@ class _FusedScan(torch.autograd.Function):
     def forward(ctx, kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor):
         B, T, _ = P.shape
         H = h0.shape[1]
-        threads = max(1, torch.get_num_threads())
+        threads = _threads()
+        numba.set_num_threads(threads)
         block = _block(B, H, threads)
-        tasks = B * -(-H // block)
         out = P.new_empty(B, T, H)
         h_last = P.new_empty(B, H)
-        _run(_KERNELS[kind][0], tasks, threads, _np(P), _np(bias), _np(h0), _np(lengths), block,
-             _np(out), _np(h_last))
-        ctx.kind, ctx.block, ctx.threads, ctx.tasks = kind, block, threads, tasks
+        forward_kernel = _KERNELS[kind][0]
+        forward_kernel(_np(P), _np(bias), _np(h0), _np(lengths), block, _np(out), _np(h_last))
+        ctx.kind, ctx.block, ctx.threads = kind, block, threads
         ctx.save_for_backward(P, bias, h0, lengths, out)
         return out, h_last
 
@@ -285,9 +266,11 @@ class _FusedScan(torch.autograd.Function):
         grad_P = torch.empty_like(P)
         grad_bias_rows = P.new_empty(P.shape[0], P.shape[2])  # (B, G*H), summed over B below
         grad_h0 = torch.empty_like(h0)
-        _run(_KERNELS[ctx.kind][1], ctx.tasks, ctx.threads, _np(P), _np(bias), _np(h0),
-             _np(out), _np(lengths), ctx.block, _np(grad_out.contiguous()),
-             _np(grad_last.contiguous()), _np(grad_P), _np(grad_bias_rows), _np(grad_h0))
+        numba.set_num_threads(ctx.threads)
+        backward_kernel = _KERNELS[ctx.kind][1]
+        backward_kernel(_np(P), _np(bias), _np(h0), _np(out), _np(lengths), ctx.block,
+                        _np(grad_out.contiguous()), _np(grad_last.contiguous()),
+                        _np(grad_P), _np(grad_bias_rows), _np(grad_h0))
         return None, grad_P, grad_bias_rows.sum(0), grad_h0, None
 
 
