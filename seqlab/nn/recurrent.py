@@ -180,8 +180,9 @@ class Recurrent(nn.Module):
 
         Repeated calls equal ``forward`` on the whole sequence (unidirectional layers only).
         A single step has no time loop to fuse: LSTMs run their cells directly, since torch's
-        oneDNN LSTM kernel costs about 4x more per one-step call (``benchmarks/recurrent_speed.py
-        --sections step``); fused GRU/RNN layers call their kernel, which is as fast here.
+        oneDNN LSTM kernel costs 2.7x more per one-step call at B=1, H=200 (1.1x at B=20, H=650;
+        ``benchmarks/recurrent_speed.py --sections step``); fused GRU/RNN layers call their
+        kernel, which is as fast here.
         """
         if self.bidirectional:
             raise ConfigError("step() needs a unidirectional layer: the backward direction "
