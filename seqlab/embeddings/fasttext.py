@@ -98,6 +98,8 @@ class FastText(Word2Vec):
         **kwargs: the :class:`Word2Vec` options (``architecture``, ``loss``, ``vector_size``...).
     """
 
+    _PARAMS = (*Word2Vec._PARAMS, "min_n", "max_n", "bucket")
+
     def __init__(self, *, min_n: int = 3, max_n: int = 6, bucket: int = 2_000_000,
                  **kwargs) -> None:
         super().__init__(**kwargs)
@@ -121,11 +123,13 @@ class FastText(Word2Vec):
         ptr = np.zeros(V + 1, np.int64)
         np.cumsum([len(r) for r in rows], out=ptr[1:])
         idx = np.fromiter((i for r in rows for i in r), np.int32, count=int(ptr[-1]))
-        self._sub = (ptr, idx)
-        return (ptr, idx), V + self.bucket
+        return ptr, idx
+
+    def _n_input_rows(self, n_words: int) -> int:
+        return n_words + self.bucket
 
     def _make_vectors(self, keys, counts, syn0) -> FastTextKeyedVectors:
-        ptr, idx = self._sub
+        ptr, idx = self._sub_ptr, self._sub_idx
         vectors = _kernels.csr_mean_rows(syn0, ptr, idx)
         return FastTextKeyedVectors(keys, vectors, syn0[len(keys):], self.min_n, self.max_n,
                                     counts)

@@ -212,6 +212,9 @@ class KeyedVectors:
     def load(cls, path, mmap: str | None = "r") -> KeyedVectors:
         """Load a native file; ``mmap="r"`` maps the vectors read-only instead of reading them."""
         keys, arrays, meta = formats.read_native(path, mmap=mmap)
+        if "vectors" not in arrays:
+            raise DataError(f"{path}: holds a trainable {meta.get('class', '?')} model, not "
+                            "vectors; read it with Word2Vec.load(path) and use its .wv")
         if meta.get("class") == "FastTextKeyedVectors":
             from seqlab.embeddings.fasttext import FastTextKeyedVectors
 

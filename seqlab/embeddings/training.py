@@ -53,8 +53,8 @@ class Progress:
         sys.stderr.flush()
 
 
-def _worker(kernel, cuts, starts, epoch, total, grand, alpha, min_alpha, seed, state, lock,
-            errors) -> None:
+def _worker(kernel, cuts, starts, epoch, seed_epoch, total, grand, alpha, min_alpha, seed, state,
+            lock, errors) -> None:
     """Take chunks until none is left; record results under ``lock``."""
     n_chunks = len(cuts) - 1
     try:
@@ -67,7 +67,7 @@ def _worker(kernel, cuts, starts, epoch, total, grand, alpha, min_alpha, seed, s
             lo, hi = int(cuts[c]), int(cuts[c + 1])
             p_lo = (epoch * total + starts[lo]) / grand
             p_hi = (epoch * total + starts[hi]) / grand
-            chunk_seed = (seed * 1_000_003 + epoch * 65_537 + c) % (2**63) + 1
+            chunk_seed = (seed * 1_000_003 + seed_epoch * 65_537 + c) % (2**63) + 1
             loss, examples, words = kernel(lo, hi, alpha - (alpha - min_alpha) * p_lo,
                                            alpha - (alpha - min_alpha) * p_hi, chunk_seed)
             with lock:
@@ -80,8 +80,12 @@ def _worker(kernel, cuts, starts, epoch, total, grand, alpha, min_alpha, seed, s
 
 
 def run_epochs(kernel: Callable, starts: np.ndarray, epochs: int, workers: int, alpha: float,
-               min_alpha: float, seed: int, progress: bool) -> tuple[list[float], dict]:
+               min_alpha: float, seed: int, progress: bool,
+               epoch_offset: int = 0) -> tuple[list[float], dict]:
     """Train ``epochs`` passes; ``kernel(s_lo, s_hi, alpha_lo, alpha_hi, seed)`` trains a chunk.
+
+    ``epoch_offset`` (epochs trained before, when training continues) only shifts the chunk
+    seeds, so a continued run does not replay the random streams of the first.
 
     Returns:
         per-epoch float64 losses and stats (``examples``, ``words`` after subsampling,
@@ -99,8 +103,8 @@ def run_epochs(kernel: Callable, starts: np.ndarray, epochs: int, workers: int, 
         errors: list[BaseException] = []
 
         t0 = time.perf_counter()
-        args = (kernel, cuts, starts, epoch, total, grand, alpha, min_alpha, seed, state, lock,
-                errors)
+        args = (kernel, cuts, starts, epoch, epoch_offset + epoch, total, grand, alpha, min_alpha,
+                seed, state, lock, errors)
         threads = [threading.Thread(target=_worker, args=args, daemon=True)
                    for _ in range(workers)]
         for t in threads:

@@ -43,6 +43,20 @@ def build_vocab(words: list[str], counts: np.ndarray, tokens: np.ndarray, starts
     return [words[i] for i in order], counts[order], mapped[kept], new_starts
 
 
+def map_to_vocab(words: list[str], tokens: np.ndarray, starts: np.ndarray,
+                 key_to_index: dict[str, int]):
+    """Re-express an encoded corpus in an existing vocabulary, dropping unknown words.
+
+    Returns:
+        ``(tokens, starts)`` with vocabulary ids.
+    """
+    remap = np.fromiter((key_to_index.get(w, -1) for w in words), np.int32, count=len(words))
+    mapped = remap[tokens]
+    kept = mapped >= 0
+    csum = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])
+    return mapped[kept], csum[starts]
+
+
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     """Probability of keeping each occurrence of a word under frequent-word subsampling."""
     if sample <= 0:

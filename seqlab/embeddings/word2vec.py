@@ -15,6 +15,9 @@ Frequent words are subsampled (``sample``), the learning rate decays linearly fr
 to ``min_alpha`` over all epochs, and ``workers`` threads run the Numba kernels
 (``_kernels.train_chunk``) hogwild. ``Word2Vec(...)`` only stores its options; ``fit(corpus)``
 trains and returns ``self``; the vectors are ``model.wv`` (a :class:`KeyedVectors`).
+``model.save(path)`` writes the whole trainable model (options, vocabulary, input and output
+weights) to one file; ``Word2Vec.load(path)`` reads it back and ``model.train(more_corpus)``
+continues training with the same vocabulary.
 
 Example:
     >>> from seqlab import Word2Vec, LineCorpus                       # doctest: +SKIP
@@ -31,13 +34,20 @@ import sys
 
 import numpy as np
 
-from seqlab.embeddings import _kernels, training
+from seqlab.embeddings import _kernels, formats, training
 from seqlab.embeddings.corpus import MAX_SENTENCE_LENGTH, encode_corpus
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.vocab import build_vocab, huffman_tree, keep_probabilities, negative_table
-from seqlab.errors import ConfigError, NotFittedError
+from seqlab.embeddings.vocab import (
+    build_vocab,
+    huffman_tree,
+    keep_probabilities,
+    map_to_vocab,
+    negative_table,
+)
+from seqlab.errors import ConfigError, DataError, NotFittedError
 
 ARCHITECTURES = ("skipgram", "cbow")
+MODEL_FORMAT = "seqlab-word2vec-model-1"
 LOSSES = ("negative", "hierarchical")
 
 
@@ -65,6 +75,7 @@ class Word2Vec:
         syn1_: output weights (Huffman internal nodes, or one row per word for negative).
         epoch_losses_: float64 sum of ``-log p`` over all predictions, per epoch.
         stats_: ``examples``, ``words`` (after subsampling), ``seconds``, ``corpus_words``.
+        epochs_trained_: epochs over all ``fit``/``train`` calls (kept by ``save``/``load``).
     """
 
     def __init__(self, *, architecture: str = "skipgram", loss: str = "negative",
@@ -113,8 +124,11 @@ class Word2Vec:
     # ---- hooks FastText overrides -------------------------------------------------------
     def _input_rows(self, keys: list[str]):
         """CSR lists of input rows per word; empty for word2vec (word ``w`` is row ``w``)."""
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.int32))
-        return empty, len(keys)
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+
+    def _n_input_rows(self, n_words: int) -> int:
+        """Rows of the input matrix ``syn0``."""
+        return n_words
 
     def _make_vectors(self, keys, counts, syn0) -> KeyedVectors:
         return KeyedVectors(keys, syn0, counts)
@@ -122,30 +136,76 @@ class Word2Vec:
     # ---- training -----------------------------------------------------------------------
     def fit(self, corpus) -> Word2Vec:
         """Build the vocabulary from ``corpus`` (a restartable iterable of token lists, e.g.
-        :class:`LineCorpus`) and train; returns ``self``."""
+        :class:`LineCorpus`) and train from fresh random weights; returns ``self``."""
         self._validate()
         words, raw_counts, tokens, starts = encode_corpus(corpus, MAX_SENTENCE_LENGTH)
         keys, counts, tokens, starts = build_vocab(words, raw_counts, tokens, starts,
                                                    self.min_count, self.max_vocab_size)
         V, D = len(keys), self.vector_size
         rng = np.random.default_rng(self.seed)
-        (sub_ptr, sub_idx), n_rows = self._input_rows(keys)
+        n_rows = self._n_input_rows(V)
         # uniform in [-1/D, 1/D), gensim's range (the C tool uses half of it)
         syn0 = (rng.random((n_rows, D), dtype=np.float32) * 2 - 1) / np.float32(D)
-        hs = self.loss == "hierarchical"
-        if hs:
-            codes, points, codelens = huffman_tree(counts)
-            syn1 = np.zeros((max(V - 1, 1), D), np.float32)
-            table = np.zeros(1, np.int32)
+        n_out = max(V - 1, 1) if self.loss == "hierarchical" else V
+        self._set_state(keys, counts, syn0, np.zeros((n_out, D), np.float32), epochs_done=0)
+        self._train_encoded(tokens, starts, int(raw_counts.sum()), int(self.epochs),
+                            float(self.alpha), float(self.min_alpha))
+        return self
+
+    def train(self, corpus, *, epochs: int | None = None, alpha: float | None = None,
+              min_alpha: float | None = None) -> Word2Vec:
+        """Continue training a fitted (or loaded) model on ``corpus``; returns ``self``.
+
+        The vocabulary stays fixed: words outside it are dropped (as unknown words are at
+        ``fit``), and subsampling and the negative table keep the original counts. The learning
+        rate decays linearly again from ``alpha`` to ``min_alpha`` (default: the model's) over
+        the ``epochs`` (default: ``self.epochs``) passes of this call. ``epoch_losses_`` and
+        ``stats_`` describe this call; ``epochs_trained_`` counts all epochs so far.
+        """
+        self._check_fitted()
+        epochs = int(self.epochs) if epochs is None else epochs
+        alpha = float(self.alpha) if alpha is None else alpha
+        min_alpha = float(self.min_alpha) if min_alpha is None else min_alpha
+        if not isinstance(epochs, int | np.integer) or isinstance(epochs, bool) or epochs < 1:
+            raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if not (alpha > 0 and 0 <= min_alpha <= alpha):
+            raise ConfigError(f"need alpha > 0 and 0 <= min_alpha <= alpha, got alpha="
+                              f"{alpha!r}, min_alpha={min_alpha!r}")
+        words, raw_counts, tokens, starts = encode_corpus(corpus, MAX_SENTENCE_LENGTH)
+        tokens, starts = map_to_vocab(words, tokens, starts, self.wv.key_to_index)
+        if len(tokens) == 0:
+            raise DataError(f"corpus has no word of the model's vocabulary ({len(self.wv)} "
+                            f"words, e.g. {self.wv.index_to_key[:3]})")
+        self._train_encoded(tokens, starts, int(raw_counts.sum()), int(epochs), float(alpha),
+                            float(min_alpha))
+        return self
+
+    def _set_state(self, keys, counts, syn0, syn1, epochs_done: int) -> None:
+        """Install vocabulary and weights, and the tables derived from the counts."""
+        self._sub_ptr, self._sub_idx = self._input_rows(keys)
+        if self.loss == "hierarchical":
+            self._huffman = huffman_tree(counts)
+            self._table = np.zeros(1, np.int32)
+        else:
+            self._huffman = None
+            self._table = negative_table(counts)
+        self._keys, self._counts = list(keys), counts
+        self._syn0, self.syn1_ = syn0, syn1
+        self.epochs_trained_ = epochs_done
+        self.wv = self._make_vectors(self._keys, counts, syn0)
+
+    def _train_encoded(self, tokens, starts, corpus_words: int, epochs: int, alpha: float,
+                       min_alpha: float) -> None:
+        if self._huffman is not None:
+            codes, points, codelens = self._huffman
         else:
             codes, points = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32)
             codelens = np.zeros(1, np.int32)
-            syn1 = np.zeros((V, D), np.float32)
-            table = negative_table(counts)
-        keep = keep_probabilities(counts, self.sample)
-        cbow = self.architecture == "cbow"
-        negative = int(self.negative)
-        window = int(self.window)
+        keep = keep_probabilities(self._counts, self.sample)
+        syn0, syn1, table = self._syn0, self.syn1_, self._table
+        sub_ptr, sub_idx = self._sub_ptr, self._sub_idx
+        hs, cbow = self._huffman is not None, self.architecture == "cbow"
+        negative, window = int(self.negative), int(self.window)
 
         def kernel(lo, hi, alpha_lo, alpha_hi, seed):
             return _kernels.train_chunk(tokens, starts, lo, hi, syn0, syn1, sub_ptr, sub_idx,
@@ -154,14 +214,76 @@ class Word2Vec:
 
         progress = sys.stderr.isatty() if self.progress is None else self.progress
         self.epoch_losses_, self.stats_ = training.run_epochs(
-            kernel, starts, int(self.epochs), int(self.workers), float(self.alpha),
-            float(self.min_alpha), int(self.seed), progress)
-        self.stats_["corpus_words"] = int(raw_counts.sum())
-        self.syn1_ = syn1
-        self._huffman = (codes, points, codelens) if hs else None
-        self._syn0 = syn0
-        self.wv = self._make_vectors(keys, counts, syn0)
-        return self
+            kernel, starts, epochs, int(self.workers), alpha, min_alpha, int(self.seed),
+            progress, epoch_offset=self.epochs_trained_)
+        self.stats_["corpus_words"] = corpus_words
+        self.epochs_trained_ += epochs
+        self.wv = self._make_vectors(self._keys, self._counts, syn0)  # fresh norms
+
+    # ---- persistence --------------------------------------------------------------------
+    _PARAMS = ("architecture", "loss", "vector_size", "window", "negative", "sample",
+               "min_count", "alpha", "min_alpha", "epochs", "workers", "seed",
+               "max_vocab_size", "progress")
+
+    def get_params(self) -> dict:
+        """The constructor options, as a dict (``type(self)(**get_params())`` rebuilds it)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def save(self, path) -> None:
+        """Write the whole trainable model to one file (atomically): the options, vocabulary
+        and counts, input weights (for fastText including the n-gram buckets) and output
+        weights. ``load`` it to query it or to continue with :meth:`train`. For the vectors
+        alone use ``model.wv.save`` / ``save_word2vec_format``."""
+        self._check_fitted()
+        params = {k: (v.item() if isinstance(v, np.generic) else v)
+                  for k, v in self.get_params().items()}
+        meta = {"class": type(self).__name__, "format": MODEL_FORMAT, "params": params,
+                "epochs_trained": int(self.epochs_trained_)}
+        arrays = {"syn0": self._syn0, "syn1": self.syn1_,
+                  "counts": np.asarray(self._counts, np.int64)}
+        formats.write_native(path, self._keys, arrays, meta)
+
+    @classmethod
+    def load(cls, path) -> Word2Vec:
+        """Read a file written by :meth:`save` (into memory, writable, ready to ``train``).
+
+        ``Word2Vec.load`` returns a :class:`FastText` for a fastText model; ``FastText.load``
+        refuses a word2vec model.
+        """
+        keys, arrays, meta = formats.read_native(path, mmap=None)
+        if meta.get("format") != MODEL_FORMAT:
+            kind = meta.get("class", "unknown")
+            raise DataError(f"{path}: not a seqlab Word2Vec/FastText model file (it holds "
+                            f"{kind}; vectors files load with KeyedVectors.load)")
+        from seqlab.embeddings.fasttext import FastText
+
+        classes = {"Word2Vec": Word2Vec, "FastText": FastText}
+        target = classes.get(meta.get("class"))
+        if target is None or not issubclass(target, cls):
+            raise DataError(f"{path}: holds a {meta.get('class')!r} model, which "
+                            f"{cls.__name__}.load cannot return")
+        params = meta.get("params")
+        if not isinstance(params, dict) or set(params) != set(target._PARAMS):
+            raise DataError(f"{path}: model options are missing or unknown: {params!r}")
+        model = target(**params)
+        model._validate()
+        missing = {"syn0", "syn1", "counts"} - set(arrays)
+        if missing:
+            raise DataError(f"{path}: model arrays missing: {sorted(missing)}")
+        syn0, syn1, counts = arrays["syn0"], arrays["syn1"], arrays["counts"]
+        V, D = len(keys), model.vector_size
+        n_rows = model._n_input_rows(V)
+        n_out = max(V - 1, 1) if model.loss == "hierarchical" else V
+        for name, arr, shape, dtype in (("syn0", syn0, (n_rows, D), np.float32),
+                                        ("syn1", syn1, (n_out, D), np.float32),
+                                        ("counts", counts, (V,), np.int64)):
+            if arr.shape != shape or arr.dtype != dtype:
+                raise DataError(f"{path}: array {name} has shape {arr.shape} and dtype "
+                                f"{arr.dtype}, expected {shape} {np.dtype(dtype)}")
+        if V == 0 or len(set(keys)) != V or counts.min() < 1:
+            raise DataError(f"{path}: the vocabulary is empty, has duplicates or a count < 1")
+        model._set_state(keys, counts, syn0, syn1, int(meta.get("epochs_trained", 0)))
+        return model
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "wv"):
