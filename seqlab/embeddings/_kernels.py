@@ -12,8 +12,10 @@ rate ``alpha``::
     f = sigmoid(l1 . syn1[t]);  g = (y - f) * alpha
     work += g * syn1[t];        syn1[t] += g * l1          # then the input rows += work
 
-``sigmoid`` comes from a 1000-entry table over [-6, 6]; dot products outside it are skipped as in
-the C tool and gensim (their loss is still counted, exactly). Random numbers come from the C
+``sigmoid`` comes from a 1000-entry table over [-6, 6], indexed as in the C tool and gensim by
+``int((f + 6) * 83)`` (their integer constant ``1000 / 6 / 2``, so the value read is about
+``sigmoid(0.996 f - 0.03)``); dot products outside [-6, 6] are skipped as in both (their loss is
+still counted, exactly). Random numbers come from the C
 tool's linear congruential generator ``r = r * 25214903917 + 11 (mod 2^64)``, one per call.
 """
 
@@ -30,7 +32,7 @@ _x = (np.arange(EXP_TABLE_SIZE, dtype=np.float64) / EXP_TABLE_SIZE * 2 - 1) * MA
 SIGMOID = (1 / (1 + np.exp(-_x))).astype(np.float32)
 LOG_SIG = np.log(1 / (1 + np.exp(-_x)))          # log sigmoid(x), per table bin
 LOG_ONE_MINUS_SIG = np.log(1 / (1 + np.exp(_x)))  # log(1 - sigmoid(x))
-_SCALE = EXP_TABLE_SIZE / MAX_EXP / 2
+_SCALE = float(EXP_TABLE_SIZE // int(MAX_EXP) // 2)  # 83: the C tool's integer arithmetic
 
 _MUL = np.uint64(25214903917)
 _ADD = np.uint64(11)

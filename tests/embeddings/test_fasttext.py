@@ -99,6 +99,8 @@ def _reference_skipgram_hs(tokens, starts, syn0, syn1, ptr, idx, codes, points, 
     gensim and fastText do), in float64 NumPy; the kernel defers the row updates per centre."""
     from seqlab.embeddings._kernels import SIGMOID
 
+    scale = 1000 // 6 // 2  # the C tool's and gensim's table index scale (integer arithmetic)
+
     nr = seed
     for s in range(len(starts) - 1):
         buf = tokens[starts[s]:starts[s + 1]]
@@ -116,7 +118,7 @@ def _reference_skipgram_hs(tokens, starts, syn0, syn1, ptr, idx, codes, points, 
                     f = l1 @ syn1[t]
                     if abs(f) >= 6:
                         continue
-                    g = (label - SIGMOID[int((f + 6) * (1000 / 12))]) * alpha
+                    g = (label - SIGMOID[int((f + 6) * scale)]) * alpha
                     work += g * syn1[t]
                     syn1[t] += g * l1
                 for r in rows:
