@@ -1,6 +1,7 @@
 """``seqlab embed``: train word2vec/fastText vectors and query or evaluate them.
 
     seqlab embed train --corpus ptb.train.txt --output ptb.kv --architecture skipgram
+    seqlab embed train --corpus more.txt --resume ptb.w2v --output ptb2.kv --epochs 2
     seqlab embed similar ptb.kv stock --topn 5
     seqlab embed analogy ptb.kv man king woman
     seqlab embed evaluate ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
@@ -70,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--lowercase", action="store_true", help="lower-case the corpus")
     t.add_argument("--format", choices=FORMATS, default="auto")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--save-model", metavar="PATH",
+                   help="also write the whole trainable model (for --resume)")
+    t.add_argument("--resume", metavar="PATH",
+                   help="continue training a model written by --save-model on --corpus "
+                        "(its vocabulary and options; --epochs/--alpha/--min-alpha/--workers "
+                        "apply to this run)")
     t.add_argument("--dry-run", action="store_true",
                    help="one epoch on the first 1000 lines; nothing is written")
     for name, help_text in (("similar", "nearest neighbours of words (+/-: add/subtract)"),
@@ -102,8 +109,8 @@ def _train(args) -> int:
     from seqlab.embeddings.fasttext import FastText
     from seqlab.embeddings.word2vec import Word2Vec
 
-    if not args.output and not args.dry_run:
-        raise DataError("--output is required (or use --dry-run)")
+    if not (args.output or args.save_model) and not args.dry_run:
+        raise DataError("--output and/or --save-model is required (or use --dry-run)")
     corpus = LineCorpus(args.corpus, lowercase=args.lowercase)
     options = dict(architecture=args.architecture, loss=args.loss, vector_size=args.vector_size,
                    window=args.window, negative=args.negative, sample=args.sample,
@@ -113,22 +120,33 @@ def _train(args) -> int:
     if args.dry_run:
         corpus = list(itertools.islice(corpus, 1000))
         options.update(epochs=1, min_count=1)
-    if args.model == "fasttext":
-        model = FastText(min_n=args.min_n, max_n=args.max_n, bucket=args.bucket, **options)
-    else:
-        model = Word2Vec(**options)
     t0 = time.perf_counter()
-    model.fit(corpus)
+    if args.resume:
+        model = Word2Vec.load(args.resume)
+        model.workers, model.progress = options["workers"], options["progress"]
+        epochs = options["epochs"]
+        model.train(corpus, epochs=epochs, alpha=args.alpha, min_alpha=args.min_alpha)
+    else:
+        if args.model == "fasttext":
+            model = FastText(min_n=args.min_n, max_n=args.max_n, bucket=args.bucket, **options)
+        else:
+            model = Word2Vec(**options)
+        epochs = model.epochs
+        model.fit(corpus)
     seconds = time.perf_counter() - t0
-    words = model.stats_["corpus_words"] * model.epochs
-    print(f"{args.model} {args.architecture}/{args.loss}: {len(model.wv)} words x "
-          f"{model.wv.vector_size}, {model.epochs} epochs, {seconds:.1f} s "
-          f"({words / seconds:,.0f} words/s)")
+    words = model.stats_["corpus_words"] * epochs
+    print(f"{type(model).__name__} {model.architecture}/{model.loss}: {len(model.wv)} words x "
+          f"{model.wv.vector_size}, {epochs} epochs ({model.epochs_trained_} in all), "
+          f"{seconds:.1f} s ({words / seconds:,.0f} words/s)")
     for epoch, loss in enumerate(model.epoch_losses_, 1):
         print(f"| epoch {epoch:3d} | loss {loss:16.3f} |")
     if not args.dry_run:
-        save_vectors(model.wv, args.output, args.format)
-        print(f"wrote {args.output}")
+        if args.output:
+            save_vectors(model.wv, args.output, args.format)
+            print(f"wrote {args.output}")
+        if args.save_model:
+            model.save(args.save_model)
+            print(f"wrote {args.save_model}")
     return 0
 
 

@@ -35,3 +35,22 @@ def test_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "v.txt").write_text("2 2\na 1 0\nb 0 1\n")
     assert main(["embed", "similar", str(tmp_path / "v.txt"), "zebra"]) == 1
     assert "'zebra'" in capsys.readouterr().err
+
+
+def test_save_model_and_resume(clusters, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in clusters[:300]) + "\n")
+    model = tmp_path / "m.w2v"
+    common = ["--corpus", str(corpus), "--workers", "1", "--no-progress"]
+    assert main(["embed", "train", *common, "--save-model", str(model), "--vector-size", "16",
+                 "--min-count", "1", "--epochs", "2"]) == 0
+    assert "Word2Vec skipgram/negative" in capsys.readouterr().out and model.exists()
+    out = tmp_path / "v.txt"
+    assert main(["embed", "train", *common, "--resume", str(model), "--epochs", "1",
+                 "--output", str(out), "--save-model", str(model)]) == 0
+    text = capsys.readouterr().out
+    assert "1 epochs (3 in all)" in text and "| epoch   1 |" in text and out.exists()
+    assert main(["embed", "train", *common, "--resume", str(out), "--output", str(out)]) == 1
+    assert "not a seqlab native" in capsys.readouterr().err
+    assert main(["embed", "train", *common]) == 1
+    assert "--output and/or --save-model is required" in capsys.readouterr().err
