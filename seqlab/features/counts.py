@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.features.base import Estimator, boolean, callable_or, number
+from seqlab.features.stop_words import BUILT_IN, resolve_stop_words
 from seqlab.features.tokenizers import TOKEN_PATTERN, TOKENIZERS, resolve_tokenizer
 
 _WHITESPACES = re.compile(r"\s\s+")
@@ -40,9 +41,11 @@ def _df_bound(v: Any) -> str | None:
 
 
 def _stop_words(v: Any) -> str | None:
-    if v is None or (isinstance(v, Iterable) and not isinstance(v, str)):
+    if isinstance(v, str):
+        return None if v in BUILT_IN else "None, 'english' or a collection of words"
+    if v is None or isinstance(v, Iterable):
         return None
-    return "None or a collection of words (no built-in lists are shipped)"
+    return "None, 'english' or a collection of words"
 
 
 def word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
@@ -89,7 +92,9 @@ class CountVectorizer(Estimator):
         analyzer: "word", "char", "char_wb", or a callable ``document -> list of features``
             (then lowercase/tokenizer/stop_words/ngram_range are not applied).
         ngram_range: (min_n, max_n) of word or character n-grams.
-        stop_words: collection of words removed after tokenizing, or None.
+        stop_words: words removed after tokenizing (and lowercasing): a collection of words,
+            "english" (``seqlab.features.stop_words.ENGLISH_STOP_WORDS``, 265 words, seqlab's
+            own list, not scikit-learn's), or None.
         min_df: keep terms in at least this many documents (int) or this fraction (float).
         max_df: keep terms in at most this many documents (int) or this fraction (float).
         max_features: keep only the most frequent terms (corpus count), or None.
@@ -120,7 +125,8 @@ class CountVectorizer(Estimator):
                  tokenizer: Callable[[str], list[str]] | str | None = None,
                  token_pattern: str = TOKEN_PATTERN,
                  analyzer: str | Callable[[Any], list[str]] = "word",
-                 ngram_range: tuple[int, int] = (1, 1), stop_words: Iterable[str] | None = None,
+                 ngram_range: tuple[int, int] = (1, 1),
+                 stop_words: Iterable[str] | str | None = None,
                  min_df: float | int = 1, max_df: float | int = 1.0,
                  max_features: int | None = None, binary: bool = False,
                  vocabulary: Iterable[str] | Mapping[str, int] | None = None,
@@ -155,7 +161,7 @@ class CountVectorizer(Estimator):
             tokenize = pattern.findall
         else:
             tokenize = resolve_tokenizer(self.tokenizer)
-        stop = frozenset(self.stop_words) if self.stop_words is not None else None
+        stop = resolve_stop_words(self.stop_words)
 
         def analyze(doc: str) -> list[str]:
             tokens = tokenize(doc.lower() if lower else doc)

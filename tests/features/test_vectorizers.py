@@ -169,3 +169,30 @@ def test_bad_input():
         CountVectorizer().set_params(colour=1)
     with pytest.raises(DataError, match="columns"):
         TfidfTransformer().fit(sp.eye(3)).transform(sp.eye(2))
+
+
+def test_english_stop_words():
+    """``stop_words="english"``: seqlab's own list, used as scikit-learn uses an explicit list."""
+    from seqlab.features.stop_words import _CLASSES, ENGLISH_STOP_WORDS
+
+    listed = [w for words in _CLASSES.values() for w in words.split()]
+    assert len(listed) == len(ENGLISH_STOP_WORDS) == 265  # the size in the docs; no repeats
+    assert all(w == w.lower() and w.strip() == w for w in listed)
+    assert {"the", "a", "of", "and", "is", "were", "not", "don", "n't"} <= ENGLISH_STOP_WORDS
+    assert not {"cat", "said", "year", "won", "like", "past"} & ENGLISH_STOP_WORDS
+    sklearn_list = sklearn_text.ENGLISH_STOP_WORDS
+    assert ENGLISH_STOP_WORDS != sklearn_list  # a different list (docs give the overlap)
+    for cls, sk_cls in ((CountVectorizer, sklearn_text.CountVectorizer),
+                        (TfidfVectorizer, sklearn_text.TfidfVectorizer)):
+        ours = cls(stop_words="english", ngram_range=(1, 2))
+        theirs = sk_cls(stop_words=sorted(ENGLISH_STOP_WORDS), ngram_range=(1, 2))
+        assert_same_matrix(ours.fit_transform(DOCS), theirs.fit_transform(DOCS))
+        assert ours.vocabulary_ == theirs.vocabulary_
+    vocabulary = CountVectorizer(stop_words="english").fit(DOCS).vocabulary_
+    assert "the" not in vocabulary and "on" not in vocabulary and "cat" in vocabulary
+    kept = CountVectorizer(stop_words="english", lowercase=False).fit(DOCS).vocabulary_
+    assert "The" in kept and "the" not in kept  # entries are lowercase
+    with pytest.raises(ConfigError, match="'stop_words' parameter .* 'english'"):
+        CountVectorizer(stop_words="french").fit(DOCS)
+    with pytest.raises(ConfigError, match="'stop_words' parameter"):
+        TfidfVectorizer(stop_words=3).fit(DOCS)
