@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="bm25l/bm25+ only (default 0.5 / 1.0)")
     index.add_argument("--tokenizer", default="regex", choices=sorted(TOKENIZERS))
     index.add_argument("--no-lowercase", action="store_true")
+    index.add_argument("--stop-words", choices=["english"], default=None,
+                       help="drop seqlab's English stop words from documents and queries")
     index.set_defaults(_action=run_index)
 
     search = sub.add_parser("search", help="top-k documents for queries")
@@ -64,7 +66,8 @@ def run_index(args: argparse.Namespace) -> int:
     docs = _lines(args.corpus)
     start = time.perf_counter()
     index = BM25(variant=args.variant, k1=args.k1, b=args.b, delta=args.delta,
-                 tokenizer=args.tokenizer, lowercase=not args.no_lowercase).fit(docs)
+                 tokenizer=args.tokenizer, lowercase=not args.no_lowercase,
+                 stop_words=args.stop_words).fit(docs)
     index.save(args.out)
     print(f"indexed {index.n_documents_} documents, {len(index.vocabulary_)} terms, "
           f"avgdl {index.avgdl_:.2f} in {time.perf_counter() - start:.2f}s -> {args.out}")

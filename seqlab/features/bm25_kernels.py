@@ -1,12 +1,20 @@
-"""Compiled (numba) BM25 query kernel: sparse row sums and top-k without touching every document.
+"""Compiled (numba) BM25 query kernel: sums of the query terms' score rows, then top-k.
 
 Imported by ``BM25.search`` on first use, so ``import seqlab`` never loads numba.
-For each query, the rows of ``scores_`` for its terms are added into a dense buffer while the
-documents touched are remembered; every untouched document has the same score (the sum of the
-query terms' ``baseline_``), so the k lowest-index untouched documents are the only other
-candidates. A size-k heap keeps the best (score, then lower index) and the buffer is reset only
-where it was touched: the cost is the postings read, not the corpus size. When the postings
-are many (over a quarter of the corpus size), one dense pass over the buffer is cheaper.
+Every document not containing any query term has the same score (the sum of the query terms'
+``baseline_``). Two paths per query:
+
+* few postings (under a quarter of the corpus size): the terms' posting lists are added into
+  a dense buffer while the documents touched are remembered; a size-k heap takes the touched
+  documents and the k lowest-index untouched ones, and the buffer is reset only where it was
+  touched, so the cost is the postings read, not the corpus size.
+* otherwise: each term is added to every document's sum, from its posting list or, for the
+  common terms that ``BM25`` also keeps as dense rows (``dense_row``), by a contiguous
+  vector add, which is several times cheaper per document than a scatter through a long
+  posting list; then one pass over the buffer feeds the heap and resets the buffer.
+
+Both paths add a query's terms in query order, so the sums equal ``BM25.score`` exactly.
+A size-k heap keeps the best (score, then lower index).
 """
 
 from __future__ import annotations
@@ -61,9 +69,14 @@ def _push(heap_s, heap_i, size, k, s, i):
 
 
 @njit(cache=True, nogil=True)
-def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, k,
-                 out_idx, out_scores):
-    """Top-k of every query. Query q's term rows are query_ids[query_ptr[q]:query_ptr[q+1]]."""
+def search_batch(indptr, indices, data, baseline, dense_row, dense, query_ptr, query_ids,
+                 n_docs, k, out_idx, out_scores):
+    """Top-k of every query. Query q's term rows are query_ids[query_ptr[q]:query_ptr[q+1]].
+
+    ``indices`` is read as uint32 (no negative-index wraparound test per posting).
+    ``dense_row[t]`` is term t's row in ``dense`` (its scores for every document, 0 where
+    absent), or -1 for terms kept only as postings.
+    """
     acc = np.zeros(n_docs)
     seen = np.zeros(n_docs, dtype=np.bool_)
     touched = np.empty(n_docs, dtype=np.int64)
@@ -77,8 +90,9 @@ def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, 
             base += baseline[t]
             n_postings += indptr[t + 1] - indptr[t]
         sparse = 4 * n_postings < n_docs  # few postings: visit only the touched documents
-        n_touched = 0
+        size = 0
         if sparse:
+            n_touched = 0
             for p in range(query_ptr[q], query_ptr[q + 1]):
                 t = query_ids[p]
                 for j in range(indptr[t], indptr[t + 1]):
@@ -88,13 +102,6 @@ def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, 
                         touched[n_touched] = d
                         n_touched += 1
                     acc[d] += data[j]
-        else:
-            for p in range(query_ptr[q], query_ptr[q + 1]):
-                t = query_ids[p]
-                for j in range(indptr[t], indptr[t + 1]):
-                    acc[indices[j]] += data[j]
-        size = 0
-        if sparse:
             for m in range(n_touched):
                 d = touched[m]
                 size = _push(heap_s, heap_i, size, k, acc[d] + base, d)
@@ -110,11 +117,29 @@ def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, 
                 acc[d] = 0.0
                 seen[d] = False
         else:
-            for d in range(n_docs):  # increasing d: an equal score later ranks lower
+            # Terms in query order, each added to every document's sum (a dense row adds 0.0
+            # where the term is absent, which leaves the sum unchanged): the same sums, in
+            # the same order, as ``BM25.score``.
+            for p in range(query_ptr[q], query_ptr[q + 1]):
+                t = query_ids[p]
+                r = dense_row[t]
+                if r >= 0:
+                    row = dense[r]
+                    for d in range(n_docs):
+                        acc[d] += row[d]
+                else:
+                    for j in range(indptr[t], indptr[t + 1]):
+                        acc[indices[j]] += data[j]
+            for d in range(k):  # the first k fill the heap
+                size = _push(heap_s, heap_i, size, k, acc[d] + base, d)
+                acc[d] = 0.0
+            worst = heap_s[0]
+            for d in range(k, n_docs):  # increasing d: an equal score later ranks lower
                 s = acc[d] + base
-                if size < k or s > heap_s[0]:
+                acc[d] = 0.0
+                if s > worst:
                     size = _push(heap_s, heap_i, size, k, s, d)
-            acc[:] = 0.0
+                    worst = heap_s[0]
         order = np.argsort(heap_i[:size], kind="mergesort")
         order = order[np.argsort(-heap_s[:size][order], kind="mergesort")]
         for r in range(size):
@@ -123,15 +148,16 @@ def search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, 
 
 
 def search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, baseline: np.ndarray,
-           queries: list[np.ndarray], n_docs: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k (indices, scores), shape (len(queries), k), best first, ties by lower index."""
-    lengths = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
-    query_ptr = np.zeros(len(queries) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=query_ptr[1:])
-    query_ids = (np.concatenate(queries).astype(np.int64) if len(queries)
-                 else np.zeros(0, dtype=np.int64))
-    out_idx = np.empty((len(queries), k), dtype=np.int64)
-    out_scores = np.empty((len(queries), k))
-    search_batch(indptr, indices, data, baseline, query_ptr, query_ids, n_docs, k,
-                 out_idx, out_scores)
+           dense_row: np.ndarray, dense: np.ndarray, query_ptr: np.ndarray,
+           query_ids: np.ndarray, n_docs: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (indices, scores), shape (n_queries, k), best first, ties by lower index.
+
+    Query q is the term rows ``query_ids[query_ptr[q]:query_ptr[q + 1]]`` (int64 arrays).
+    """
+    n_queries = len(query_ptr) - 1
+    out_idx = np.empty((n_queries, k), dtype=np.int64)
+    out_scores = np.empty((n_queries, k))
+    unsigned = np.uint32 if indices.dtype == np.int32 else np.uint64
+    search_batch(indptr, indices.view(unsigned), data, baseline, dense_row, dense,
+                 query_ptr, query_ids, n_docs, k, out_idx, out_scores)
     return out_idx, out_scores

@@ -110,6 +110,8 @@ def test_save_load_roundtrip(tmp_path):
     assert loaded.get_params() == index.get_params()
     for q in QUERIES:
         np.testing.assert_array_equal(loaded.score(q), index.score(q))
+    for got, want in zip(loaded.search(QUERIES, k=4), index.search(QUERIES, k=4)):
+        np.testing.assert_array_equal(got, want)  # dense rows are rebuilt on load
     custom = BM25(tokenizer=lambda s: s.split("|")).fit(["a|b", "b|c"])
     custom.save(tmp_path / "custom.npz")
     with pytest.raises(ConfigError, match="custom tokenizer"):
@@ -140,15 +142,21 @@ def test_bad_input():
 
 @pytest.mark.parametrize("variant", ["robertson", "bm25+"])
 def test_search_equals_full_sort(variant):
-    """The compiled top-k (sparse and dense paths) equals a stable sort of ``score``."""
+    """The compiled top-k (sparse and dense paths, common terms as dense rows or as posting
+    lists) equals a stable sort of ``score``."""
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(40)]
     docs = [list(rng.choice(words, size=rng.integers(0, 12))) for _ in range(300)]
     index = BM25(variant=variant).fit(docs)
+    assert 0 < len(index._dense) < len(words)  # some terms kept as dense rows, not all
+    no_dense = BM25(variant=variant).fit(docs)
+    no_dense._dense_row[:] = -1  # every term through its posting list
     queries = [list(rng.choice(words + ["unknown"], size=rng.integers(1, 5)))
                for _ in range(60)]
     for k in (1, 7, 300):
         idx, scores = index.search(queries, k=k)
+        for got, want in zip(no_dense.search(queries, k=k), (idx, scores)):
+            np.testing.assert_array_equal(got, want)
         for q, row_idx, row_scores in zip(queries, idx, scores):
             full = index.score(q)
             expected = np.lexsort((np.arange(len(full)), -full))[:k]
@@ -185,3 +193,25 @@ def test_pruned_search_equals_full_sort_zipf(variant):
             expected = np.lexsort((np.arange(len(full)), -full))[:k]
             np.testing.assert_array_equal(row_idx, expected)
             np.testing.assert_array_equal(row_scores, full[expected])
+
+
+def test_stop_words(tmp_path):
+    """Stop words are dropped from documents and queries, strings and token lists alike."""
+    from seqlab.features.stop_words import ENGLISH_STOP_WORDS
+
+    texts = [" ".join(d) for d in CORPUS]
+    index = BM25(stop_words="english").fit(texts)
+    plain = BM25().fit([" ".join(t for t in d if t not in ENGLISH_STOP_WORDS) for d in CORPUS])
+    assert index.vocabulary_ == plain.vocabulary_ and "the" not in index.vocabulary_
+    for q in QUERIES:
+        kept = [t for t in q if t not in ENGLISH_STOP_WORDS]
+        np.testing.assert_array_equal(index.score(q), plain.score(kept))
+        np.testing.assert_array_equal(index.score(" ".join(q)), plain.score(kept))
+    custom = BM25(stop_words={"fox", "dog"}).fit(CORPUS)
+    assert not {"fox", "dog"} & set(custom.vocabulary_)
+    custom.save(tmp_path / "custom.npz")
+    loaded = BM25.load(tmp_path / "custom.npz")
+    assert set(loaded.stop_words) == {"fox", "dog"}
+    np.testing.assert_array_equal(loaded.score("quick fox"), custom.score("quick fox"))
+    with pytest.raises(ConfigError, match="'stop_words' parameter of BM25"):
+        BM25(stop_words="german").fit(CORPUS)
