@@ -13,15 +13,31 @@ MLE perplexity is finite. (Laplace is compared in tests/features/test_ngram_lm.p
 literal "<unk>" word makes nltk's |V| one larger than ours, so it is not used here.)
 
     flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/ngram_lm.py
+
+``--scale-tokens 10e6,100e6`` instead measures how large a corpus fits in memory: for each
+size, a fresh child process builds a 5-gram modified Kneser-Ney model on a synthetic corpus of
+that many words (i.i.d. Zipf words over a 10,000-word vocabulary, PTB's sentence lengths drawn
+at random), streamed to ``fit`` from a generator, and reports build time, distinct n-grams and
+the child's peak RSS (``ru_maxrss``). The child runs under an address-space limit
+(``--scale-limit-gib``) so that running out of memory fails the child, not the machine.
+Independent words make nearly every 4- and 5-gram distinct, more than in real text of the same
+size, so the n-gram count (and memory) is on the high side; for the same reason high orders can
+lack the counts-of-counts that the discounts need, so KenLM's fallback discounts (0.5, 1, 1.5)
+are passed.
+
+    flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/ngram_lm.py --scale-tokens 10e6,100e6
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -84,12 +100,94 @@ def nltk_comparison(train, test, order: int):
     return (t_fit, n_fit, t_eval, n_eval, pp_ours, pp_theirs, count)
 
 
+def synthetic_corpus(n_words: int, lengths: list[int], vocab: int, seed: int):
+    """Generator of sentences (lists of str): i.i.d. Zipf(1) words, PTB sentence lengths."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(vocab)], dtype=object)
+    p = 1.0 / np.arange(1, vocab + 1)
+    p /= p.sum()
+    lengths_arr = np.array([n for n in lengths if n > 0])
+    left = n_words
+    while left > 0:
+        chunk = min(left, 1_000_000)
+        sizes = rng.choice(lengths_arr, size=chunk // 10 + 1)  # enough sentences for chunk
+        sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), chunk)) + 1]
+        sizes[-1] -= int(sizes.sum()) - chunk
+        tokens = words[rng.choice(vocab, size=chunk, p=p)].tolist()
+        start = 0
+        for n in sizes.tolist():
+            if n > 0:
+                yield tokens[start:start + n]
+                start += n
+        left -= chunk
+
+
+def scale_child(n_words: int, order: int, data: Path) -> None:
+    """Build one model in this (child) process; print a JSON line of figures."""
+    lengths = [len(line.split()) for line in (data / "ptb" / "ptb.train.txt").read_text()
+               .splitlines()]
+    start = time.perf_counter()
+    generated = sum(len(s) for s in synthetic_corpus(n_words, lengths, 10_000, 0))
+    t_gen = time.perf_counter() - start
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start = time.perf_counter()
+    lm = NgramLM(order=order, smoothing="modified-kneser-ney",
+                 discount_fallback=(0.5, 1.0, 1.5)).fit(
+        synthetic_corpus(n_words, lengths, 10_000, 0))
+    t_fit = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"words": generated, "order": order, "gen_s": t_gen, "fit_s": t_fit,
+                      "ngrams": [len(k) for k in lm.keys_], "rss_before": rss_before,
+                      "peak_rss": peak}))
+
+
+def scale(sizes: list[int], order: int, data: Path, limit_gib: float) -> None:
+    limit = int(limit_gib * 2**30)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    print(f"machine: {machine()}; MemTotal "
+          f"{Path('/proc/meminfo').read_text().split()[1]} kB; child address-space limit "
+          f"{limit_gib} GiB")
+    print(f"| words | {order}-gram MKN build s | generating words s (in build s) | distinct "
+          "n-grams (orders 1..n) | peak RSS GiB | (peak - RSS before fit) / word, bytes |")
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        proc = subprocess.run([sys.executable, __file__, "--data", str(data), "--scale-child",
+                               str(n), "--scale-order", str(order)], capture_output=True,
+                              text=True, preexec_fn=cap)
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            print(f"| {n:,} | failed (exit {proc.returncode}: {tail}) | | | | |")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"| {r['words']:,} | {r['fit_s']:.0f} | {r['gen_s']:.0f} | "
+              f"{', '.join(f'{k:,}' for k in r['ngrams'])} | {r['peak_rss'] / 2**30:.2f} | "
+              f"{(r['peak_rss'] - r['rss_before']) / r['words']:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("SEQLAB_DATA", "../shared/data"))
     parser.add_argument("--nltk-sentences", type=int, default=5000)
     parser.add_argument("--nltk-test", type=int, default=300)
+    parser.add_argument("--scale-tokens", default=None,
+                        help="comma-separated corpus sizes in words (e.g. 10e6,100e6): run the "
+                             "memory/size measurement instead of the PTB tables")
+    parser.add_argument("--scale-order", type=int, default=5)
+    parser.add_argument("--scale-limit-gib", type=float, default=20.0)
+    parser.add_argument("--scale-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_child is not None:
+        scale_child(args.scale_child, args.scale_order, Path(args.data))
+        return
+    if args.scale_tokens is not None:
+        scale([int(float(n)) for n in args.scale_tokens.split(",")], args.scale_order,
+              Path(args.data), args.scale_limit_gib)
+        return
     root = Path(args.data) / "ptb"
     train, valid, test = (read(root / f"ptb.{s}.txt") for s in ("train", "valid", "test"))
     print(f"PTB: train {len(train)} sentences, test {len(test)}; perplexity counts </s> "
