@@ -6,7 +6,8 @@
   compiled top-k search.
 - ``ngram_lm``: ``NgramLM`` (mle, add-k, Kneser-Ney, modified Kneser-Ney); ``ngram_counts``:
   n-gram tables in NumPy arrays and the smoothing equations; ``arpa``: ARPA file I/O.
-- ``base``: the estimator protocol; ``tokenizers``: regex/whitespace/jieba tokenizers.
+- ``base``: the estimator protocol; ``tokenizers``: regex/whitespace/jieba tokenizers;
+  ``stop_words``: the built-in English list (``stop_words="english"``).
 
 Import the classes from ``seqlab`` (``from seqlab import BM25``); nothing is imported here so
 that ``import seqlab.features.counts`` stays cheap.
