@@ -104,9 +104,14 @@ def fit_gensim(corpus, model, architecture, loss, hp):
                   vector_size=hp.vector_size, window=hp.window, sample=hp.sample,
                   min_count=hp.min_count, alpha=hp.alpha, min_alpha=hp.min_alpha,
                   epochs=hp.epochs, workers=hp.workers, seed=hp.seed)
-    if model == "fasttext":
-        return FastText(corpus, min_n=3, max_n=6, bucket=hp.bucket, **common).wv
-    return Word2Vec(corpus, **common).wv
+    cls, extra = (FastText, dict(min_n=3, max_n=6, bucket=hp.bucket)) if model == "fasttext" \
+        else (Word2Vec, {})
+    if getattr(hp, "gensim_decay", "sentences") == "sentences":
+        return cls(corpus, **extra, **common).wv  # gensim's usual call: decay over sentences
+    m = cls(**extra, **common)  # decay over words, as the C tool and seqlab
+    m.build_vocab(corpus)
+    m.train(corpus, total_words=m.corpus_total_words, epochs=hp.epochs)
+    return m.wv
 
 
 def as_seqlab(wv):
@@ -140,6 +145,9 @@ def main() -> None:
     p.add_argument("--bucket", type=int, default=500_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3, help="seeds per setting")
+    p.add_argument("--gensim-decay", choices=("sentences", "words"), default="sentences",
+                   help="gensim's learning-rate decay: over sentences (what Word2Vec(corpus) "
+                        "does) or over words (train(total_words=...), as the C tool and seqlab)")
     hp = p.parse_args()
     root = Path(os.environ.get("SEQLAB_DATA", "../shared/data"))
     corpus = load_corpus(root, hp.corpus)
@@ -148,7 +156,8 @@ def main() -> None:
     print(f"corpus {hp.corpus}: {len(corpus):,} sentences, {n_words:,} tokens; workers "
           f"{hp.workers}, epochs {hp.epochs}, vector_size {hp.vector_size}, window {hp.window}, "
           f"negative {hp.negative}, sample {hp.sample}, min_count {hp.min_count}, alpha "
-          f"{hp.alpha}, bucket {hp.bucket} (fastText); {hp.repeats} seeds from {hp.seed}")
+          f"{hp.alpha}, bucket {hp.bucket} (fastText); {hp.repeats} seeds from {hp.seed}; "
+          f"gensim decays alpha over {hp.gensim_decay}")
     print("words/s: best of the seeds; quality: mean +- sample std over seeds (rho x 100); "
           "diff = seqlab mean - gensim mean")
     fit_seqlab(corpus[:200], "word2vec", "skipgram", "negative", hp)  # JIT/cache warm-up
