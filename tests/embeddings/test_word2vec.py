@@ -178,3 +178,56 @@ def test_ptb_neighbours_agree_with_gensim(shared_data):
                    {w for w, _ in theirs.most_similar(word, topn=20)}) / 20
                for word in ours.index_to_key[50:100]]
     assert np.mean(overlap) >= 0.3, np.mean(overlap)
+
+
+def _distinct_count_corpus(n_words: int = 60, seed: int = 0) -> list[list[str]]:
+    """Markov-chain sentences, padded with one-word sentences so that no two words share a
+    count (then both libraries order the vocabulary, and so the initial vectors, the same)."""
+    rng = np.random.default_rng(seed)
+    trans = rng.dirichlet(np.full(n_words, 0.3), size=n_words)
+    corpus = []
+    for _ in range(400):
+        w, sentence = rng.integers(n_words), []
+        for _ in range(rng.integers(3, 15)):
+            sentence.append(f"w{w}")
+            w = rng.choice(n_words, p=trans[w])
+        corpus.append(sentence)
+    counts: dict[str, int] = {}
+    for sentence in corpus:
+        for w in sentence:
+            counts[w] = counts.get(w, 0) + 1
+    taken: set[int] = set()
+    for w, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        while n in taken:
+            corpus.append([w])
+            n += 1
+        taken.add(n)
+    return corpus
+
+
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_hierarchical_softmax_equals_gensim_update_for_update(monkeypatch, architecture):
+    """With nothing random left (window 1 never shrinks, no subsampling, constant rate, one
+    worker) and gensim's Huffman tree (ties between equal counts may be broken differently),
+    training reproduces gensim's vectors and output weights to float32 rounding."""
+    import seqlab.embeddings.word2vec as w2v
+
+    corpus = _distinct_count_corpus()
+    kw = dict(vector_size=20, window=1, min_count=1, sample=0.0, alpha=0.02, min_alpha=0.02,
+              epochs=2, workers=1, seed=7)
+    theirs = gensim_models.Word2Vec(corpus, sg=int(architecture == "skipgram"), hs=1,
+                                    negative=0, cbow_mean=1, **kw)
+    keys = theirs.wv.index_to_key
+    depth = max(len(theirs.wv.get_vecattr(k, "code")) for k in keys)
+    codes = np.zeros((len(keys), depth), np.uint8)
+    points = np.zeros((len(keys), depth), np.int32)
+    lengths = np.zeros(len(keys), np.int32)
+    for i, k in enumerate(keys):
+        code, point = theirs.wv.get_vecattr(k, "code"), theirs.wv.get_vecattr(k, "point")
+        codes[i, :len(code)], points[i, :len(point)], lengths[i] = code, point, len(code)
+    monkeypatch.setattr(w2v, "huffman_tree", lambda counts: (codes, points, lengths))
+    ours = Word2Vec(architecture=architecture, loss="hierarchical", **kw).fit(corpus)
+    assert ours.wv.index_to_key == keys
+    assert np.abs(theirs.wv.vectors).max() > 0.05  # the vectors moved well away from the init
+    np.testing.assert_allclose(ours.wv.vectors, theirs.wv.vectors, atol=2e-5)
+    np.testing.assert_allclose(ours.syn1_, theirs.syn1[:len(keys) - 1], atol=2e-5)
