@@ -13,7 +13,9 @@ Every document not containing any query term has the same score (the sum of the 
   vector add, which is several times cheaper per document than a scatter through a long
   posting list; then one pass over the buffer feeds the heap and resets the buffer.
 
-Both paths add a query's terms in query order, so the sums equal ``BM25.score`` exactly.
+Both paths add a query's terms in query order into a buffer of the storage dtype (float32
+sums for float32 storage, as bm25s), then add the baselines in float64, so the scores equal
+``BM25.score`` exactly.
 A size-k heap keeps the best (score, then lower index).
 """
 
@@ -70,14 +72,13 @@ def _push(heap_s, heap_i, size, k, s, i):
 
 @njit(cache=True, nogil=True)
 def search_batch(indptr, indices, data, baseline, dense_row, dense, query_ptr, query_ids,
-                 n_docs, k, out_idx, out_scores):
+                 n_docs, k, out_idx, out_scores, acc):
     """Top-k of every query. Query q's term rows are query_ids[query_ptr[q]:query_ptr[q+1]].
 
     ``indices`` is read as uint32 (no negative-index wraparound test per posting).
     ``dense_row[t]`` is term t's row in ``dense`` (its scores for every document, 0 where
     absent), or -1 for terms kept only as postings.
     """
-    acc = np.zeros(n_docs)
     seen = np.zeros(n_docs, dtype=np.bool_)
     touched = np.empty(n_docs, dtype=np.int64)
     heap_s = np.empty(k)
@@ -157,7 +158,8 @@ def search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, baseline: 
     n_queries = len(query_ptr) - 1
     out_idx = np.empty((n_queries, k), dtype=np.int64)
     out_scores = np.empty((n_queries, k))
+    acc = np.zeros(n_docs, dtype=data.dtype)  # sums in the storage dtype, as BM25.score
     unsigned = np.uint32 if indices.dtype == np.int32 else np.uint64
     search_batch(indptr, indices.view(unsigned), data, baseline, dense_row, dense,
-                 query_ptr, query_ids, n_docs, k, out_idx, out_scores)
+                 query_ptr, query_ids, n_docs, k, out_idx, out_scores, acc)
     return out_idx, out_scores
