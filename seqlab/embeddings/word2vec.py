@@ -163,6 +163,7 @@ class Word2Vec:
         ``stats_`` describe this call; ``epochs_trained_`` counts all epochs so far.
         """
         self._check_fitted()
+        self._validate()  # options may have been changed since fit/load
         epochs = int(self.epochs) if epochs is None else epochs
         alpha = float(self.alpha) if alpha is None else alpha
         min_alpha = float(self.min_alpha) if min_alpha is None else min_alpha

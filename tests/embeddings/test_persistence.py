@@ -159,3 +159,6 @@ def test_bad_input(clusters, tmp_path):
         model.train(clusters, alpha=0.01, min_alpha=0.1)
     with pytest.raises(DataError, match="one-shot iterator"):
         model.train(s for s in clusters)
+    model.window = 0
+    with pytest.raises(ConfigError, match="window must be an integer >= 1, got 0"):
+        model.train(clusters)
