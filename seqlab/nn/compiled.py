@@ -193,10 +193,11 @@ class _Linear(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dy: Tensor):
         x2, W = ctx.saved_tensors
+        need_x, need_W, need_b = ctx.needs_input_grad
         dy2 = dy.reshape(-1, W.shape[0])
-        dx = _dense(dy2, W.t()).view(ctx.shape)  # (N, D)
-        dW = _dense(dy2.t(), x2.t())  # (G, D) = dy2.T @ x2
-        return dx, dW, dy2.sum(0) if ctx.has_bias else None
+        dx = _dense(dy2, W.t()).view(ctx.shape) if need_x else None  # (N, D)
+        dW = _dense(dy2.t(), x2.t()) if need_W else None  # (G, D) = dy2.T @ x2
+        return dx, dW, dy2.sum(0) if ctx.has_bias and need_b else None
 
 
 def project_input(cell, x: Tensor) -> Tensor:
