@@ -82,12 +82,13 @@ class DataConfig:
     max_size: int = 0
     batch_size: int = 20
     eval_batch_size: int = 10
+    final_eval_batch_size: int = 1  # 1: the final scores read each split as one stream
     bptt: int = 35
     cache_dir: str = ""
 
     def __post_init__(self) -> None:
         _check(bool(self.dataset or self.data), "data.dataset or data.data", "set", "")
-        for name in ("batch_size", "eval_batch_size", "bptt", "min_freq"):
+        for name in ("batch_size", "eval_batch_size", "final_eval_batch_size", "bptt", "min_freq"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value > 0, f"data.{name}", "an int > 0", value)
         _check(self.max_size >= 0, "data.max_size", ">= 0 (0 = no limit)", self.max_size)

@@ -88,7 +88,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="valid or test (default test)")
     parser.add_argument("--data", metavar="FILE", default=None,
                         help="evaluate on this text file (encoded with the checkpoint's vocab)")
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="rows evaluated in parallel (default: the checkpoint's "
+                             "data.final_eval_batch_size, 1 = the split as one stream, every "
+                             "token after the first scored)")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -100,11 +103,11 @@ def run_eval(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     overrides: dict = {"data": {}}
     if args.batch_size:
-        overrides["data"]["eval_batch_size"] = args.batch_size
+        overrides["data"]["final_eval_batch_size"] = args.batch_size
     cfg = RunConfig.from_dict(overrides, base=ckpt.config)
     corpus = load_corpus(cfg, vocab=ckpt.vocab, tokenizer=ckpt.tokenizer, data=args.data)
     model = ckpt.build_model()
-    meter = evaluate(model, streams(corpus, cfg, args.split), "cpu",
+    meter = evaluate(model, streams(corpus, cfg, args.split, final=True), "cpu",
                      1 if args.dry_run else None)
     result = {"split": args.split, "tokens": meter.count, "loss": meter.loss, "ppl": meter.ppl,
               "bpc": meter.bpc}

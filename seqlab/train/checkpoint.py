@@ -209,7 +209,7 @@ class Checkpoint:
         wanted = config.to_dict()
         for section in ("model", "data"):
             for key, value in wanted[section].items():
-                if key in ("eval_batch_size", "cache_dir", "backend"):
+                if key in ("eval_batch_size", "final_eval_batch_size", "cache_dir", "backend"):
                     continue  # do not change what is learned
                 if saved[section].get(key) != value:
                     diffs.append(f"{section}.{key}: checkpoint {saved[section].get(key)!r}, "

@@ -39,6 +39,7 @@ class Progress:
     bad_evals: int = 0
     epoch_nll: float = 0.0  # training NLL sum and token count so far in this epoch
     epoch_tokens: int = 0
+    epoch_seconds: float = 0.0  # wall seconds spent in this epoch before the current (re)start
     history: list[dict] = field(default_factory=list)
     stopped: str = ""
 
@@ -153,9 +154,10 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         return stop
 
     epoch_start = run_start = time.perf_counter()
+    epoch_before = progress.epoch_seconds  # a mid-epoch resume: the epoch's time before it
 
     def epoch_time() -> float:
-        return time.perf_counter() - epoch_start
+        return epoch_before + time.perf_counter() - epoch_start
 
     model.to(device)
     model.train()
@@ -166,7 +168,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         state = _to(carry, device) if progress.batch else None  # fresh state each epoch
         carry = None
         if progress.batch == 0:
-            progress.epoch_nll, progress.epoch_tokens = 0.0, 0
+            progress.epoch_nll, progress.epoch_tokens, progress.epoch_seconds = 0.0, 0, 0.0
+        epoch_before = progress.epoch_seconds
         meter, window, tokens, last = NLLMeter(), NLLMeter(), 0, time.perf_counter()
         meter.add(progress.epoch_nll, progress.epoch_tokens)  # resumed: the epoch so far
         for i, (x, y) in enumerate(train_data):
@@ -197,6 +200,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                                   f"(lr {schedule.lr:g}); lower train.lr or set train.clip")
             meter.add(value, count)
             progress.epoch_nll, progress.epoch_tokens = meter.nll_sum, meter.count
+            progress.epoch_seconds = epoch_time()
             window.add(value, count)
             tokens += count
             if progress.step % cfg.log_every == 0 or progress.batch == steps_per_epoch:

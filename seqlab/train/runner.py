@@ -68,12 +68,23 @@ def load_corpus(cfg: RunConfig, vocab: dict | None = None, tokenizer: dict | Non
                   char_level=char_level)
 
 
-def streams(corpus: Corpus, cfg: RunConfig, split: str, train: bool = False):
+def streams(corpus: Corpus, cfg: RunConfig, split: str, train: bool = False,
+            final: bool = False):
+    """The BPTT windows of one split: ``train`` at ``batch_size``; the per-epoch validation at
+    ``eval_batch_size``; ``final`` scores at ``final_eval_batch_size``.
+
+    With ``final_eval_batch_size = 1`` (the default) the split is read as one stream with the
+    state carried from the first token to the last, so every token after the first is a target
+    (PTB test: 82,429 of 82,430), as Zaremba et al. scored test. ``B`` rows would start ``B``
+    times without context and leave the first token of every row (and up to ``B - 1`` tokens at
+    the end) unscored.
+    """
     from seqlab.data.batching import LMStream
 
     if split not in corpus.splits:
         raise DataError(f"the corpus has no {split!r} split (it has {sorted(corpus.splits)})")
-    batch = cfg.data.batch_size if train else cfg.data.eval_batch_size
+    batch = (cfg.data.batch_size if train else
+             cfg.data.final_eval_batch_size if final else cfg.data.eval_batch_size)
     return LMStream(corpus.splits[split], batch, cfg.data.bptt)
 
 
@@ -174,12 +185,14 @@ def train_lm(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
                               "seconds": elapsed, "history": progress.history}
     for split in ("valid", "test"):
         if split in corpus.splits:
-            meter = evaluate(model, streams(corpus, cfg, split), cfg.train.device,
+            meter = evaluate(model, streams(corpus, cfg, split, final=True), cfg.train.device,
                              1 if dry_run else None, cfg.train.amp)
             result[f"{split}_loss"], result[f"{split}_ppl"] = meter.loss, meter.ppl
             result[f"{split}_bpc"] = meter.bpc
             figure = (f"bpc {meter.bpc:.3f}" if corpus.char_level else f"ppl {meter.ppl:.2f}")
-            log(f"| final {split:5s} | loss {meter.loss:.4f} | {figure} | (best checkpoint) |")
+            result[f"{split}_targets"] = meter.count
+            log(f"| final {split:5s} | loss {meter.loss:.4f} | {figure} | "
+                f"{meter.count:,} targets | (best checkpoint) |")
     result["out_dir"] = str(out)
     tmp = out / ".result.json.tmp"
     tmp.write_text(json.dumps(result, indent=1))

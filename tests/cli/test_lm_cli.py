@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from seqlab.cli.main import main
@@ -178,3 +179,29 @@ def test_missing_mirror_names_every_place_looked_at(workdir, capsys, monkeypatch
     code, _, err = run_cli(["train", "lm", "--dataset", "ptb", *TINY, "--dry-run"], capsys)
     assert code == 1
     assert "empty-mirror" in err and "cache" in err and "SEQLAB_OFFLINE" in err, err
+
+
+def test_final_scores_read_each_split_as_one_stream(trained, capsys):
+    """Oracle: one forward pass over the whole split. Every token after the first is a target,
+    whatever the window length, and the CLI eval equals the training run's final figure."""
+    import torch
+
+    from seqlab.train.checkpoint import load_checkpoint
+    from seqlab.train.runner import load_corpus
+
+    ckpt = load_checkpoint(trained)
+    corpus = load_corpus(ckpt.config, vocab=ckpt.vocab, tokenizer=ckpt.tokenizer)
+    model = ckpt.build_model().eval()
+    ids = torch.tensor(np.asarray(corpus.splits["valid"]), dtype=torch.long)[None, :]
+    with torch.no_grad():
+        logits, _ = model(ids[:, :-1], None)
+        nll = torch.nn.functional.cross_entropy(logits[0].double(), ids[0, 1:], reduction="sum")
+    expected = float(torch.exp(nll / (ids.shape[1] - 1)))
+    result = json.loads((trained.parent / "result.json").read_text())
+    assert result["valid_targets"] == ids.shape[1] - 1
+    assert result["valid_ppl"] == pytest.approx(expected, rel=1e-5)
+    code, out, _ = run_cli(["eval", str(trained), "--split", "valid"], capsys)
+    assert json.loads(out)["tokens"] == ids.shape[1] - 1
+    assert json.loads(out)["ppl"] == pytest.approx(expected, rel=1e-5)
+    code, out, _ = run_cli(["eval", str(trained), "--split", "valid", "--batch-size", "4"], capsys)
+    assert json.loads(out)["tokens"] < ids.shape[1] - 1  # rows: each row's first token unscored

@@ -150,12 +150,18 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     sched = LRSchedule(opt, cfg, len(train))
     sched.load_state_dict(ck.schedule)
     progress = Progress(**ck.progress)
+    assert progress.epoch_seconds > 0
     progress.stopped = ""
+    progress.epoch_seconds += 1000.0  # as if the first part had taken 1000 s more
     ck.restore_rng()
     resumed = fit(model, train, valid, cfg, optimizer=opt, schedule=sched, progress=progress,
                   carry=ck.carry(), log=quiet)
     final = [h["valid_loss"] for h in resumed.history]
     assert final == [h["valid_loss"] for h in whole.history]  # bit-exact
+    # the resumed epoch's record counts the whole epoch: its time before the stop included
+    assert resumed.history[0]["train_tokens"] == whole.history[0]["train_tokens"]
+    assert resumed.history[0]["train_seconds"] >= 1000.0
+    assert resumed.history[1]["train_seconds"] < 1000.0  # the next epoch starts from zero
     assert math.isfinite(final[-1])
 
 
