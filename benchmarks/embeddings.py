@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import platform
 import re
@@ -128,6 +129,48 @@ def quality(wv, analogy_dir: Path) -> dict:
             "simlex": wv.evaluate_similarity(analogy_dir / "simlex999.txt").spearman}
 
 
+def summarize(records: list[dict]) -> list[str]:
+    """Table rows from per-fit records (one dict per fit, possibly from several runs).
+
+    words/s: the best fit of each library; quality: mean +- standard error of the mean over the
+    seeds, seqlab's mean minus gensim's, and Welch's two-sample t-test on that difference (t and
+    two-sided p): a |t| near 2 or more is a difference the seed-to-seed spread does not explain.
+    """
+    from scipy import stats
+
+    rows = []
+    names = list(dict.fromkeys(r["setting"] for r in records))
+    for name in names:
+        mine = [r for r in records if r["setting"] == name]
+        by = {lib: [r for r in mine if r["lib"] == lib] for lib in ("seqlab", "gensim")}
+        if not by["seqlab"] or not by["gensim"]:
+            continue
+        n_words = mine[0]["tokens"] * mine[0]["epochs"]
+        ws, wg = (n_words / min(r["seconds"] for r in by[lib]) for lib in ("seqlab", "gensim"))
+        cells = [f"{len(by['seqlab'])} / {len(by['gensim'])}"]
+        for key, scale, fmt in (("analogy", 1.0, ".2f"), ("ws353", 100.0, ".1f"),
+                                ("simlex", 100.0, ".1f")):
+            s = scale * np.array([r[key] for r in by["seqlab"]])
+            g = scale * np.array([r[key] for r in by["gensim"]])
+            se_s = s.std(ddof=1) / np.sqrt(len(s)) if len(s) > 1 else float("nan")
+            se_g = g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else float("nan")
+            if len(s) > 1 and len(g) > 1 and (s.std() > 0 or g.std() > 0):
+                t, pval = stats.ttest_ind(s, g, equal_var=False)
+                test = f", t {t:+.1f}, p {pval:.2f}"
+            else:
+                test = ""
+            cells.append(f"{s.mean():{fmt}} +- {se_s:{fmt}} / {g.mean():{fmt}} +- {se_g:{fmt}} "
+                         f"({s.mean() - g.mean():+{fmt}} +- {np.hypot(se_s, se_g):{fmt}}{test})")
+        rows.append(f"| {name} | {ws:,.0f} | {wg:,.0f} | {ws / wg:.2f} | " + " | ".join(cells)
+                    + " |")
+    return rows
+
+
+HEADER = ("| setting | seqlab words/s | gensim words/s | ratio | seeds | analogy % seqlab / gensim "
+          "(diff) | WS-353 rho seqlab / gensim (diff) | SimLex rho seqlab / gensim (diff) |\n"
+          "|---|---|---|---|---|---|---|---|")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", choices=("ptb", "mix"), default="ptb")
@@ -143,12 +186,28 @@ def main() -> None:
     p.add_argument("--alpha", type=float, default=0.025)
     p.add_argument("--min-alpha", type=float, default=0.0001)
     p.add_argument("--bucket", type=int, default=500_000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=3, help="seeds per setting")
+    p.add_argument("--seed", type=int, default=1, help="first seed")
+    p.add_argument("--seeds", "--repeats", dest="repeats", type=int, default=3,
+                   help="seeds per setting (seed, seed+1, ...), each fitted by both libraries")
+    p.add_argument("--libs", default="seqlab,gensim", help="which libraries to fit")
     p.add_argument("--gensim-decay", choices=("sentences", "words"), default="sentences",
                    help="gensim's learning-rate decay: over sentences (what Word2Vec(corpus) "
                         "does) or over words (train(total_words=...), as the C tool and seqlab)")
+    p.add_argument("--jsonl", type=Path, help="append one JSON record per fit to this file")
+    p.add_argument("--summarize", type=Path, nargs="+", metavar="JSONL",
+                   help="only print the table from the records of earlier runs (no fitting); "
+                        "--corpus, --settings and --workers select the records")
     hp = p.parse_args()
+    if hp.summarize:
+        records = [json.loads(line) for path in hp.summarize
+                   for line in path.read_text().splitlines() if line.strip()]
+        wanted = hp.settings.split(",")
+        records = [r for r in records if r["corpus"] == hp.corpus and r["workers"] == hp.workers
+                   and r["setting"] in wanted]
+        records.sort(key=lambda r: wanted.index(r["setting"]))
+        print(HEADER)
+        print("\n".join(summarize(records)))
+        return
     root = Path(os.environ.get("SEQLAB_DATA", "../shared/data"))
     corpus = load_corpus(root, hp.corpus)
     n_words = sum(len(s) for s in corpus)
@@ -158,47 +217,36 @@ def main() -> None:
           f"negative {hp.negative}, sample {hp.sample}, min_count {hp.min_count}, alpha "
           f"{hp.alpha}, bucket {hp.bucket} (fastText); {hp.repeats} seeds from {hp.seed}; "
           f"gensim decays alpha over {hp.gensim_decay}")
-    print("words/s: best of the seeds; quality: mean +- sample std over seeds (rho x 100); "
-          "diff = seqlab mean - gensim mean")
+    print("words/s: best of the seeds; quality: mean +- standard error over seeds (rho x 100); "
+          "diff = seqlab mean - gensim mean, Welch t and p")
     fit_seqlab(corpus[:200], "word2vec", "skipgram", "negative", hp)  # JIT/cache warm-up
     fit_seqlab(corpus[:200], "fasttext", "skipgram", "negative", hp)
-    header = ("| setting | seqlab words/s | gensim words/s | ratio | analogy % seqlab / gensim "
-              "(diff) | WS-353 rho seqlab / gensim (diff) | SimLex rho seqlab / gensim (diff) |")
-    rows = []
+    libs = hp.libs.split(",")
+    records = []
     for name in hp.settings.split(","):
         model, architecture, loss = SETTINGS[name]
-        best = {"seqlab": float("inf"), "gensim": float("inf")}
-        scores = {"seqlab": [], "gensim": []}
         for rep in range(hp.repeats):
             hp_rep = argparse.Namespace(**{**vars(hp), "seed": hp.seed + rep})
-            order = ("seqlab", "gensim") if rep % 2 == 0 else ("gensim", "seqlab")
-            for lib in order:
+            for lib in (libs if rep % 2 == 0 else libs[::-1]):  # alternate the order
                 fit = fit_seqlab if lib == "seqlab" else fit_gensim
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 wv = fit(corpus, model, architecture, loss, hp_rep)
-                best[lib] = min(best[lib], time.perf_counter() - t0)
-                scores[lib].append(quality(wv, root / "analogy"))
-                q = scores[lib][-1]
-                print(f"  {name} {lib} seed {hp_rep.seed}: {time.perf_counter() - t0:.1f} s, "
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+                q = quality(wv, root / "analogy")
+                record = {"corpus": hp.corpus, "setting": name, "lib": lib, "seed": hp_rep.seed,
+                          "workers": hp.workers, "epochs": hp.epochs, "tokens": n_words,
+                          "seconds": seconds, "cpu_seconds": cpu, "gensim_decay": hp.gensim_decay,
+                          **q}
+                records.append(record)
+                if hp.jsonl:
+                    with hp.jsonl.open("a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                print(f"  {name} {lib} seed {hp_rep.seed}: {seconds:.1f} s (cpu {cpu:.1f} s), "
                       f"analogy {q['analogy']:.2f}, ws353 {q['ws353']:.4f}, "
                       f"simlex {q['simlex']:.4f}", flush=True)
-        ws, wg = n_words * hp.epochs / best["seqlab"], n_words * hp.epochs / best["gensim"]
-        cells = []
-        for key, scale, fmt in (("analogy", 1.0, ".2f"), ("ws353", 100.0, ".1f"),
-                                ("simlex", 100.0, ".1f")):
-            s = scale * np.array([q[key] for q in scores["seqlab"]])
-            g = scale * np.array([q[key] for q in scores["gensim"]])
-            ddof = 1 if len(s) > 1 else 0
-            cells.append(f"{s.mean():{fmt}} +- {s.std(ddof=ddof):{fmt}} / "
-                         f"{g.mean():{fmt}} +- {g.std(ddof=ddof):{fmt}} "
-                         f"({s.mean() - g.mean():+{fmt}})")
-        rows.append(f"| {name} | {ws:,.0f} | {wg:,.0f} | {ws / wg:.2f} | " + " | ".join(cells)
-                    + " |")
-        print(rows[-1], flush=True)
     print()
-    print(header)
-    print("|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    print(HEADER)
+    print("\n".join(summarize(records)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ rate ``alpha``::
 ``sigmoid(0.996 f - 0.03)``); dot products outside [-6, 6] are skipped as in both (their loss is
 still counted, exactly). Random numbers come from the C
 tool's linear congruential generator ``r = r * 25214903917 + 11 (mod 2^64)``, one per call.
+
+Skip-gram with negative sampling, the slowest mode, has its own kernel (``train_sg_ns``): the
+time goes into cache misses on the rows of the negative table and of ``syn1``, not into the
+arithmetic, so one centre word ahead it draws the window and all negatives (the same draws in
+the same order) and prefetches the rows they name.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 EXP_TABLE_SIZE = 1000
 MAX_EXP = 6.0
@@ -38,6 +47,31 @@ _MUL = np.uint64(25214903917)
 _ADD = np.uint64(11)
 _S16 = np.uint64(16)
 _M24 = np.uint64(0xFFFFFF)
+
+
+_PREFETCH = "llvm.prefetch.p0" if llvm_binding.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch(typingctx, matrix, row, col):
+    """Hint the CPU to load ``matrix[row, col]`` (C-contiguous, 4-byte items) into L1."""
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        r = context.cast(builder, args[1], sig.args[1], types.intp)
+        c = context.cast(builder, args[2], sig.args[2], types.intp)
+        offset = builder.add(builder.mul(r, builder.extract_value(ary.strides, 0)),
+                             builder.mul(c, ir.Constant(cgutils.intp_t, 4)))
+        addr = builder.inttoptr(builder.add(builder.ptrtoint(ary.data, cgutils.intp_t), offset),
+                                cgutils.voidptr_t)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32]),
+            _PREFETCH)
+        # read, high temporal locality, data cache
+        builder.call(fn, [addr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.none(matrix, row, col), codegen
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -220,6 +254,103 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
                 for d in range(D):
                     syn0[c, d] += work[d]
                 loss += lp
+                examples += 1
+    return loss, examples, words
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _draw_sg_ns(buf, n, i, window, table, negative, nr, negs, syn0, syn1):
+    """Draw centre ``i``'s window shrink and the negatives of all its pairs into ``negs`` (the
+    order in which ``train_chunk`` draws them) and prefetch the rows they will touch."""
+    D = syn0.shape[1]
+    nr = nr * _MUL + _ADD
+    red = np.int64((nr >> _S16) % np.uint64(window))
+    lo = max(0, i - window + red)
+    hi = min(n, i + window + 1 - red)
+    tsize = np.uint64(table.shape[0])
+    m = 0
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        for d in range(0, D, 16):  # 64-byte lines
+            _prefetch(syn0, buf[j], d)
+        for _ in range(negative):
+            nr = nr * _MUL + _ADD
+            negs[m] = table[(nr >> _S16) % tsize]
+            m += 1
+    for q in range(m):
+        for d in range(0, D, 16):
+            _prefetch(syn1, negs[q], d)
+    for d in range(0, D, 16):
+        _prefetch(syn1, buf[i], d)
+    return nr, lo, hi
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def train_sg_ns(tokens, starts, s_lo, s_hi, syn0, syn1, table, negative, keep, window, alpha_lo,
+                alpha_hi, seed):
+    """Word2vec skip-gram with negative sampling on one chunk: the same arithmetic and random
+    draws as ``train_chunk`` (so the same result), with the draws of centre ``i + 1`` made and
+    their rows prefetched before centre ``i`` is trained."""
+    D = syn0.shape[1]
+    work = np.zeros(D, np.float32)
+    maxlen = 0
+    for s in range(s_lo, s_hi):
+        maxlen = max(maxlen, starts[s + 1] - starts[s])
+    buf = np.empty(maxlen, np.int32)
+    negs2 = np.empty((2, 2 * window * negative + 1), np.int32)
+    nr = np.uint64(seed)
+    t0 = starts[s_lo]
+    span = max(starts[s_hi] - t0, 1)
+    loss = 0.0
+    examples = 0
+    words = 0
+    for s in range(s_lo, s_hi):
+        alpha = np.float32(alpha_lo + (alpha_hi - alpha_lo) * ((starts[s] - t0) / span))
+        n, nr = _subsample(tokens, starts[s], starts[s + 1], keep, buf, nr)
+        words += n
+        if n == 0:
+            continue
+        nr, next_lo, next_hi = _draw_sg_ns(buf, n, 0, window, table, negative, nr, negs2[0],
+                                           syn0, syn1)
+        for i in range(n):
+            lo, hi = next_lo, next_hi
+            if i + 1 < n:
+                nr, next_lo, next_hi = _draw_sg_ns(buf, n, i + 1, window, table, negative, nr,
+                                                   negs2[(i + 1) & 1], syn0, syn1)
+            word = buf[i]
+            m = 0
+            for j in range(lo, hi):  # context word j's vector predicts the centre
+                if j == i:
+                    continue
+                c = buf[j]
+                for d in range(D):
+                    work[d] = 0.0
+                for k in range(negative + 1):
+                    if k == 0:
+                        t = word
+                        label = np.float32(1.0)
+                    else:
+                        t = negs2[i & 1, m]
+                        m += 1
+                        if t == word:
+                            continue
+                        label = np.float32(0.0)
+                    f = np.float32(0.0)
+                    for d in range(D):
+                        f += syn0[c, d] * syn1[t, d]
+                    if f <= -MAX_EXP or f >= MAX_EXP:
+                        loss += _softplus(-f if k == 0 else f)
+                        continue
+                    idx = int((f + MAX_EXP) * _SCALE)
+                    loss -= LOG_SIG[idx] if k == 0 else LOG_ONE_MINUS_SIG[idx]
+                    g = (label - SIGMOID[idx]) * alpha
+                    for d in range(D):
+                        work[d] += g * syn1[t, d]
+                    for d in range(D):
+                        syn1[t, d] += g * syn0[c, d]
+                for d in range(D):
+                    syn0[c, d] += work[d]
                 examples += 1
     return loss, examples, words
 

@@ -209,6 +209,9 @@ class Word2Vec:
         negative, window = int(self.negative), int(self.window)
 
         def kernel(lo, hi, alpha_lo, alpha_hi, seed):
+            if not (cbow or hs or len(sub_ptr)):  # word2vec skip-gram, negative sampling
+                return _kernels.train_sg_ns(tokens, starts, lo, hi, syn0, syn1, table, negative,
+                                            keep, window, alpha_lo, alpha_hi, seed)
             return _kernels.train_chunk(tokens, starts, lo, hi, syn0, syn1, sub_ptr, sub_idx,
                                         cbow, hs, codes, points, codelens, table, negative,
                                         keep, window, alpha_lo, alpha_hi, seed)

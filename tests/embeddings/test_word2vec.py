@@ -276,14 +276,18 @@ def _reference_skipgram_ns(tokens, starts, syn0, syn1, keep, table, window, nega
                 syn0[c] += work
 
 
-def test_skipgram_negative_sampling_equals_a_per_pair_reference():
+@pytest.mark.parametrize("kernel", ["train_chunk", "train_sg_ns"])
+def test_skipgram_negative_sampling_equals_a_per_pair_reference(kernel):
+    """Both the general kernel and the dedicated (prefetching) skip-gram kernel."""
     from seqlab.embeddings import _kernels
 
     rng = np.random.default_rng(4)
     V, D = 40, 8
     counts = np.sort(rng.integers(5, 400, V))[::-1]
     tokens = rng.choice(V, size=1200, p=counts / counts.sum()).astype(np.int32)
-    starts = np.arange(0, 1201, 12, dtype=np.int64)
+    # sentences of 1 to ~40 tokens: some empty after subsampling, many shorter than a window
+    cuts = np.sort(rng.choice(np.arange(1, 1200), 99, replace=False))
+    starts = np.concatenate([[0], cuts, [1200]]).astype(np.int64)
     keep = keep_probabilities(np.bincount(tokens, minlength=V), 1e-2)
     assert 0 < keep.min() < 0.9  # subsampling is exercised
     table = negative_table(counts, size=10_000)
@@ -291,10 +295,14 @@ def test_skipgram_negative_sampling_equals_a_per_pair_reference():
     syn1 = (rng.normal(0, 0.3, (V, D))).astype(np.float32)  # non-zero: every term matters
     ref0, ref1 = syn0.copy(), syn1.copy()
     alpha = np.float32(0.05)
-    _kernels.train_chunk(tokens, starts, 0, len(starts) - 1, syn0, syn1, np.zeros(0, np.int64),
-                         np.zeros(0, np.int32), False, False, np.zeros((1, 1), np.uint8),
-                         np.zeros((1, 1), np.int32), np.zeros(1, np.int32), table, 5, keep, 3,
-                         alpha, alpha, 12345)
+    if kernel == "train_chunk":
+        _kernels.train_chunk(tokens, starts, 0, len(starts) - 1, syn0, syn1,
+                             np.zeros(0, np.int64), np.zeros(0, np.int32), False, False,
+                             np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32),
+                             np.zeros(1, np.int32), table, 5, keep, 3, alpha, alpha, 12345)
+    else:
+        _kernels.train_sg_ns(tokens, starts, 0, len(starts) - 1, syn0, syn1, table, 5, keep, 3,
+                             alpha, alpha, 12345)
     _reference_skipgram_ns(tokens, starts, ref0, ref1, keep, table, 3, 5, alpha, 12345)
     # equal up to float32 rounding (a dot product on a sigmoid-table bin edge may pick the
     # neighbouring bin); a different pairing or draw order would differ by far more
