@@ -44,8 +44,8 @@ import scipy.sparse as sp
 from seqlab.errors import ConfigError, DataError
 from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, boolean, callable_or, number, one_of
-from seqlab.features.counts import CountVectorizer, _stop_words
-from seqlab.features.stop_words import resolve_stop_words
+from seqlab.features.counts import CountVectorizer
+from seqlab.features.stop_words import check_stop_words, resolve_stop_words
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
 
 VARIANTS = ("robertson", "lucene", "atire", "bm25l", "bm25+")
@@ -114,7 +114,7 @@ class BM25(Estimator):
         "delta": number(0.0, none_ok=True),
         "tokenizer": callable_or(None, *TOKENIZERS),
         "lowercase": boolean,
-        "stop_words": _stop_words,
+        "stop_words": check_stop_words,
         "dtype": one_of("float64", "float32"),
     }
 

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.features.base import Estimator, boolean, callable_or, number
-from seqlab.features.stop_words import BUILT_IN, resolve_stop_words
+from seqlab.features.stop_words import check_stop_words, resolve_stop_words
 from seqlab.features.tokenizers import TOKEN_PATTERN, TOKENIZERS, resolve_tokenizer
 
 _WHITESPACES = re.compile(r"\s\s+")
@@ -38,14 +38,6 @@ def _df_bound(v: Any) -> str | None:
     if isinstance(v, int) and v >= 0 or isinstance(v, float) and 0.0 <= v <= 1.0:
         return None
     return "an int >= 0 or a float in [0.0, 1.0]"
-
-
-def _stop_words(v: Any) -> str | None:
-    if isinstance(v, str):
-        return None if v in BUILT_IN else "None, 'english' or a collection of words"
-    if v is None or isinstance(v, Iterable):
-        return None
-    return "None, 'english' or a collection of words"
 
 
 def word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
@@ -114,7 +106,7 @@ class CountVectorizer(Estimator):
         "token_pattern": lambda v: None if isinstance(v, str) else "a regex string",
         "analyzer": callable_or("word", "char", "char_wb"),
         "ngram_range": _ngram_range,
-        "stop_words": _stop_words,
+        "stop_words": check_stop_words,
         "min_df": _df_bound,
         "max_df": _df_bound,
         "max_features": number(1, integer=True, none_ok=True),
@@ -176,6 +168,8 @@ class CountVectorizer(Estimator):
         if isinstance(documents, str):
             raise DataError("documents must be an iterable of documents, got one str; "
                             "wrap it in a list")
+        if self.analyzer == "char_wb":
+            return self._count_char_wb(documents, vocabulary, grow)
         analyze = self.build_analyzer()
         columns: list[int] = []
         indptr = [0]
@@ -190,11 +184,63 @@ class CountVectorizer(Estimator):
                 indptr.append(len(columns))
         if len(indptr) == 1:
             raise DataError("documents is empty: expected at least one document")
-        j = np.asarray(columns, dtype=np.int64)
-        index_dtype = np.int32 if len(j) < 2**31 and len(vocabulary) < 2**31 else np.int64
+        return self._csr(np.asarray(columns, dtype=np.int64), indptr, len(vocabulary))
+
+    def _count_char_wb(self, documents: Iterable[Any], vocabulary: dict[str, int],
+                       grow: bool) -> sp.csr_matrix:
+        """``_count`` for analyzer="char_wb" as a product of two count matrices,
+        (documents x distinct words) @ (distinct words x n-grams).
+
+        A document's features are the n-grams of its words one after another, and words
+        repeat, so each distinct word's n-grams are made and looked up once: the first time
+        the word is seen, which assigns new columns in the same order as counting feature by
+        feature would. Splitting on blanks equals collapsing blank runs first.
+        """
+        min_n, max_n = self.ngram_range
+        lower = self.lowercase
+        word_ends = [0]  # distinct word w's columns: gram_columns[word_ends[w]:word_ends[w+1]]
+        gram_columns: list[int] = []
+        known = vocabulary.get
+
+        class Words(dict):  # word -> row of the word x n-gram matrix, made on first sight
+            def __missing__(self, word: str) -> int:
+                grams = char_wb_ngrams(word, min_n, max_n)
+                if grow:
+                    gram_columns.extend(map(vocabulary.__getitem__, grams))
+                else:
+                    gram_columns.extend(j for j in map(known, grams) if j is not None)
+                word_ends.append(len(gram_columns))
+                w = self[word] = len(self)
+                return w
+
+        words = Words()
+        row = words.__getitem__
+        tokens: list[int] = []
+        doc_ends = [0]
+        for doc in documents:
+            tokens.extend(map(row, (doc.lower() if lower else doc).split()))
+            doc_ends.append(len(tokens))
+        if len(doc_ends) == 1:
+            raise DataError("documents is empty: expected at least one document")
+        n_words = len(words)
+        doc_words = sp.csr_matrix(
+            (np.ones(len(tokens), dtype=np.int64), np.asarray(tokens, dtype=np.int64),
+             np.asarray(doc_ends, dtype=np.int64)), shape=(len(doc_ends) - 1, n_words))
+        word_grams = sp.csr_matrix(
+            (np.ones(len(gram_columns), dtype=np.int64), np.asarray(gram_columns, dtype=np.int64),
+             np.asarray(word_ends, dtype=np.int64)), shape=(n_words, len(vocabulary)))
+        X = sp.csr_matrix(doc_words @ word_grams)  # repeated entries in either are summed
+        X.sort_indices()
+        if X.dtype != np.dtype(self.dtype):
+            X.data = X.data.astype(self.dtype)
+        return X
+
+    def _csr(self, j: np.ndarray, indptr: Any, n_columns: int) -> sp.csr_matrix:
+        """Rows of column indices (repeats allowed) -> CSR counts, rows sorted by column."""
+        index_dtype = np.int32 if len(j) < 2**31 and n_columns < 2**31 else np.int64
         X = sp.csr_matrix((np.ones(len(j), dtype=self.dtype), j.astype(index_dtype),
                            np.asarray(indptr, dtype=index_dtype)),
-                          shape=(len(indptr) - 1, len(vocabulary)))
+                          shape=(len(indptr) - 1, n_columns))
         X.sum_duplicates()
         return X
 
@@ -239,10 +285,11 @@ class CountVectorizer(Estimator):
         # the order of the l2-norm sum decides the last bit of TfidfVectorizer's output.
         X.indices = old_to_new[X.indices]
         X.has_sorted_indices = False
+        X = self._finish(X)  # binary before pruning: max_features then ranks by document count
         X, terms, removed = self._prune(X, terms)
         self.vocabulary_ = {t: i for i, t in enumerate(terms)}
         self.stop_words_ = removed
-        return self._finish(X)
+        return X
 
     def _prune(self, X: sp.csr_matrix, terms: list[str]):
         n_docs = X.shape[0]

@@ -11,6 +11,8 @@ make of contractions: the default regex tokenizer (words of 2+ word characters) 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 _CLASSES = {
     "articles and determiners": """
         a an the this that these those each every either neither some any no all both
@@ -63,6 +65,18 @@ ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
     word for words in _CLASSES.values() for word in words.split())
 
 BUILT_IN = {"english": ENGLISH_STOP_WORDS}
+
+
+def check_stop_words(value: object) -> str | None:
+    """Constraint-table checker for a ``stop_words`` parameter (``seqlab.features.base``): None
+    when ``value`` is None, a name in ``BUILT_IN`` or a collection of words, else what is
+    expected."""
+    expected = "None, " + ", ".join(map(repr, BUILT_IN)) + " or a collection of words"
+    if isinstance(value, str):
+        return None if value in BUILT_IN else expected
+    if value is None or isinstance(value, Iterable):
+        return None
+    return expected
 
 
 def resolve_stop_words(stop_words: object) -> frozenset[str] | None:

@@ -196,3 +196,44 @@ def test_english_stop_words():
         CountVectorizer(stop_words="french").fit(DOCS)
     with pytest.raises(ConfigError, match="'stop_words' parameter"):
         TfidfVectorizer(stop_words=3).fit(DOCS)
+
+
+def random_corpus(n_docs: int = 300, seed: int = 0) -> list[str]:
+    """Documents of Zipf-repeated words (some capitalized, some short or with repeated
+    letters) joined by assorted blanks, including Unicode ones and runs of them."""
+    rng = np.random.default_rng(seed)
+    letters = list("abcdeéß猫")
+    words = ["".join(rng.choice(letters, size=rng.integers(1, 9))) for _ in range(400)]
+    words += ["a", "I", "aa", "aaaa", "Banana", "BANANA", "x_y", "don't", "1999"]
+    blanks = [" ", " ", " ", "  ", "\t", "\n", "\u00a0", "\u3000", " \t\n "]
+    docs = []
+    for _ in range(n_docs):
+        n = int(rng.integers(0, 30))
+        picks = np.minimum(rng.zipf(1.3, size=n), len(words)) - 1
+        parts = [blanks[int(rng.integers(len(blanks)))] if rng.random() < 0.2 else ""]
+        for p in picks:
+            parts += [words[p], blanks[int(rng.integers(len(blanks)))]]
+        docs.append("".join(parts))
+    return docs
+
+
+@pytest.mark.parametrize("options", [
+    {"analyzer": "char_wb", "ngram_range": (2, 4)},
+    {"analyzer": "char_wb", "ngram_range": (1, 1)},
+    {"analyzer": "char_wb", "ngram_range": (3, 7), "lowercase": False},
+    {"analyzer": "char_wb", "ngram_range": (2, 4), "min_df": 3, "max_df": 0.9},
+    {"analyzer": "char_wb", "ngram_range": (1, 3), "max_features": 50, "binary": True},
+    {"analyzer": "char_wb", "ngram_range": (2, 3), "dtype": np.float32},
+    {"analyzer": "char_wb", "ngram_range": (2, 3),
+     "vocabulary": ["ab", " a", "a ", "zz", "ba", "éß"]},
+], ids=str)
+def test_char_wb_equals_sklearn_on_random_corpus(options):
+    docs, new = random_corpus(300, seed=1), random_corpus(40, seed=2)
+    ours, theirs = CountVectorizer(**options), sklearn_text.CountVectorizer(**options)
+    assert_same_matrix(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert ours.vocabulary_ == theirs.vocabulary_
+    assert_same_matrix(ours.transform(new), theirs.transform(new))
+    tfidf_options = {k: v for k, v in options.items() if k != "dtype"}
+    ours, theirs = TfidfVectorizer(**tfidf_options), sklearn_text.TfidfVectorizer(**tfidf_options)
+    assert_same_matrix(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_matrix(ours.transform(new), theirs.transform(new))
