@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.func import vjp
 
+from seqlab.nn import lstm_loop
 from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
 
 
@@ -43,20 +44,6 @@ def _keep(mask: Tensor | None, new: tuple, old: tuple) -> tuple:
 
 # Pointwise kernels: (xw, hw, mask, *state, *extra) -> (*new_state, out). Same equations as
 # the cells' docstrings (tests prove them equal to the reference loop).
-def lstm_kernel(xw, hw, mask, h, c):
-    i, f, g, o = (xw + hw).chunk(4, -1)
-    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-    return _keep(mask, (torch.sigmoid(o) * torch.tanh(c_new), c_new), (h, c))
-
-
-def layernorm_lstm_kernel(xw, hw, mask, h, c, gain_hh, gain_c, shift_c, eps: float):
-    a = xw + F.layer_norm(hw, hw.shape[-1:], gain_hh, None, eps)
-    i, f, g, o = a.chunk(4, -1)
-    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-    h_new = torch.sigmoid(o) * torch.tanh(F.layer_norm(c_new, c.shape[-1:], gain_c, shift_c, eps))
-    return _keep(mask, (h_new, c_new), (h, c))
-
-
 def gru_kernel(xw, hw, mask, h):
     x_r, x_z, x_n = xw.chunk(3, -1)
     h_r, h_z, h_n = hw.chunk(3, -1)
@@ -93,20 +80,13 @@ class Kernel:
 
 def _kernel_for(cell) -> Kernel | None:
     kind = type(cell)
-    if kind is LSTMCell and not cell.proj_size:
-        return KERNELS["lstm"]
     if kind is RNNCell:
         return KERNELS[f"rnn_{cell.nonlinearity}"]
-    name = {GRUCell: "gru", SimpleGRUCell: "simple_gru", LayerNormLSTMCell: "layernorm_lstm"}
+    name = {GRUCell: "gru", SimpleGRUCell: "simple_gru"}
     return KERNELS.get(name.get(kind, ""))
 
 
 KERNELS = {
-    "lstm": Kernel(lstm_kernel, additive=True),
-    "layernorm_lstm": Kernel(
-        layernorm_lstm_kernel,
-        extra=lambda cell: (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias),
-        constants=lambda cell: (cell.ln_c.eps,)),
     "gru": Kernel(gru_kernel),
     "simple_gru": Kernel(simple_gru_kernel, additive=True),
     "rnn_tanh": Kernel(rnn_tanh_kernel, additive=True),
@@ -277,6 +257,8 @@ class _Recurrence(torch.autograd.Function):
 
 def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     """Same contract as ``recurrent.unroll``, for cells with a kernel (see :func:`has_kernel`)."""
+    if _lstm_loop_runs(cell):
+        return lstm_loop.unroll(cell, x, state, mask, reverse)
     kernel = _kernel_for(cell)
     compile_kernels(kernel)
     xw = project_input(cell, x)  # (T, B, G): one GEMM for all steps
@@ -291,6 +273,13 @@ def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = F
     return outs, (tuple(final) if len(final) == 2 else final[0])
 
 
+def _lstm_loop_runs(cell) -> bool:
+    kind = type(cell)
+    return kind is LayerNormLSTMCell or (kind is LSTMCell and not cell.proj_size)
+
+
 def has_kernel(cell) -> bool:
-    """True if ``cell`` runs through :class:`_Recurrence` (else the generic compiled step)."""
-    return _kernel_for(cell) is not None
+    """True if ``cell`` runs as one autograd node per direction: LSTMCell (no projection) and
+    LayerNormLSTMCell through :mod:`seqlab.nn.lstm_loop`, the others with a kernel in
+    :data:`KERNELS` through :class:`_Recurrence` (else the generic compiled step)."""
+    return _lstm_loop_runs(cell) or _kernel_for(cell) is not None
