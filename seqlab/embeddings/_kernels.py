@@ -131,6 +131,32 @@ def _subsample(tokens, a, b, keep, buf, nr):
     return n, nr
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _prefetch_rows(matrix, row):
+    for d in range(0, matrix.shape[1], 16):  # 64-byte lines
+        _prefetch(matrix, row, d)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _prefetch_ahead(buf, n, i, window, cbow, hs, syn0, syn1, sub_ptr, sub_idx, points,
+                    codelens):
+    """Before centre ``i`` is trained, prefetch rows that centre ``i + 1`` needs and ``i`` does
+    not: the input rows of the word entering the window (CBOW) or of the next centre
+    (fastText skip-gram), and the next centre's hierarchical-softmax path."""
+    if i + 1 >= n:
+        return
+    w = buf[min(i + 1 + window, n - 1)] if cbow or sub_ptr.shape[0] == 0 else buf[i + 1]
+    if sub_ptr.shape[0] > 0:
+        for r in range(sub_ptr[w], sub_ptr[w + 1]):
+            _prefetch_rows(syn0, sub_idx[r])
+    else:
+        _prefetch_rows(syn0, w)
+    if hs:
+        nxt = buf[i + 1]
+        for k in range(codelens[nxt]):
+            _prefetch_rows(syn1, points[nxt, k])
+
+
 @njit(nogil=True, cache=True, fastmath=True)
 def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, hs, codes,
                 points, codelens, table, negative, keep, window, alpha_lo, alpha_hi, seed):
@@ -165,6 +191,8 @@ def train_chunk(tokens, starts, s_lo, s_hi, syn0, syn1, sub_ptr, sub_idx, cbow, 
         n, nr = _subsample(tokens, starts[s], starts[s + 1], keep, buf, nr)
         words += n
         for i in range(n):
+            _prefetch_ahead(buf, n, i, window, cbow, hs, syn0, syn1, sub_ptr, sub_idx, points,
+                            codelens)
             nr = nr * _MUL + _ADD
             red = np.int64((nr >> _S16) % uwin)
             lo = max(0, i - window + red)
