@@ -176,7 +176,7 @@ class _Linear(torch.autograd.Function):
         need_x, need_W, need_b = ctx.needs_input_grad
         dy2 = dy.reshape(-1, W.shape[0])
         dx = _dense(dy2, W.t()).view(ctx.shape) if need_x else None  # (N, D)
-        dW = _dense(dy2.t(), x2.t()) if need_W else None  # (G, D) = dy2.T @ x2
+        dW = torch.mm(dy2.t(), x2) if need_W else None  # (G, D); no transposed copies
         return dx, dW, dy2.sum(0) if ctx.has_bias and need_b else None
 
 
@@ -250,7 +250,7 @@ class _Recurrence(torch.autograd.Function):
         d_HW = torch.stack(d_HW)
         d_xw = d_HW if ctx.kernel.additive else torch.stack(d_xw)  # gates see xw + hw only
         flat = d_HW.flatten(0, 1)  # (T * B, G)
-        d_W_hh = _dense(flat.t(), prev[0].flatten(0, 1).t())  # one GEMM for all steps
+        d_W_hh = torch.mm(flat.t(), prev[0].flatten(0, 1))  # one GEMM for all steps
         d_b_hh = flat.sum(0) if ctx.has_bias else None
         return (None, None, None, None, None, d_xw, d_W_hh, d_b_hh, *d_state, *d_extra)
 

@@ -52,6 +52,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import weakref
 
 import torch
 from torch import Tensor
@@ -404,6 +405,30 @@ def kernels_for(t: Tensor):
 
 
 # --------------------------------------------------------------------------------- loops
+_packs: dict[int, tuple] = {}  # id(W) -> (weakref to W, {key: gemm}), dropped with W
+
+
+def _recurrent_gemm(W: Tensor, batch_size: int, transpose: bool):
+    """``h -> h @ W.T`` (``transpose``: ``d -> d @ W``) with W packed for the GEMM once per
+    weight value: the pack is kept while ``W`` is not modified (same ``_version``), so repeated
+    calls with unchanged weights (evaluation, benchmarks) skip the reorder."""
+    from seqlab.nn.compiled import _matmul
+
+    key = (W._version, W.data_ptr(), batch_size, transpose)
+    ref, entries = _packs.get(id(W), (None, None))
+    if ref is None or ref() is not W:
+        entries = {}
+        _packs[id(W)] = (weakref.ref(W), entries)
+        weakref.finalize(W, _packs.pop, id(W), None)
+    if key not in entries:
+        stale = [k for k in entries if k[:2] != key[:2]]
+        for k in stale:
+            del entries[k]
+        entries[key] = _matmul(W.detach().t().contiguous() if transpose else W.detach(), None,
+                               batch_size)
+    return entries[key]
+
+
 def _slots(T: int, reverse: bool, t: int) -> tuple[int, int]:
     """(slot read, slot written) by step t in the (T + 1)-slot state buffers."""
     return (t + 1, t) if reverse else (t, t + 1)
@@ -412,8 +437,6 @@ def _slots(T: int, reverse: bool, t: int) -> tuple[int, int]:
 def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0: Tensor,
              c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
     """Runs the loop; returns (out, h_T, c_T, saved buffers)."""
-    from seqlab.nn.compiled import _matmul
-
     T, B, G = xw.shape
     H = G // 4
     xw = (xw if b_hh is None else xw + b_hh).contiguous()
@@ -427,7 +450,7 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
     A_r, TC_r = rows(A) * (T // n), rows(TC) * (T // n)
     H_r, C_r, X_r, H_v = rows(Hb), rows(Cb), rows(xw), Hb.unbind(0)
     M_r = [None] * T if mask is None else rows(mask)
-    recurrent = _matmul(W_hh, None, B)
+    recurrent = _recurrent_gemm(W_hh, B, False)
     handle = k.handle
     if layer_norm:
         NH, CH = xw.new_empty(n, B, G), xw.new_empty(n, B, H)
@@ -465,6 +488,7 @@ class _LSTMLoop(torch.autograd.Function):
                                               mask, reverse, True)
         ctx.layer_norm, ctx.mask, ctx.reverse, ctx.has_bias = layer_norm, mask, reverse, \
             b_hh is not None
+        ctx.weight = W_hh  # the Parameter itself: the key of its packed copies
         names = sorted(saved)
         ctx.names = names
         ctx.save_for_backward(W_hh, Hb, Cb, *(saved[name] for name in names), *ln)
@@ -473,8 +497,6 @@ class _LSTMLoop(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_hT, d_cT):
-        from seqlab.nn.compiled import _dense, _matmul
-
         W_hh, Hb, Cb, *rest = ctx.saved_tensors
         saved = dict(zip(ctx.names, rest[: len(ctx.names)]))
         ln = rest[len(ctx.names):]
@@ -488,7 +510,7 @@ class _LSTMLoop(torch.autograd.Function):
         dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
         carry = Hb.new_zeros(B, H)
         carry_h, dc_h = handle(carry), handle(dc)
-        back = _matmul(W_hh.t().contiguous(), None, B)  # d hw -> d h_{t-1}
+        back = _recurrent_gemm(ctx.weight, B, True)  # d hw -> d h_{t-1}
         C_r, DO_r = rows(Cb), rows(d_out)
         M_r = [None] * T if mask is None else rows(mask)
         A_r, TC_r = rows(saved["A"]), rows(saved["TC"])
@@ -521,7 +543,7 @@ class _LSTMLoop(torch.autograd.Function):
         flat = DHW.flatten(0, 1)  # (T * B, 4H)
         H_prev = Hb[1:] if reverse else Hb[:-1]
         need = ctx.needs_input_grad
-        d_W = _dense(flat.t(), H_prev.flatten(0, 1).t()) if need[5] else None
+        d_W = torch.mm(flat.t(), H_prev.flatten(0, 1)) if need[5] else None  # (4H, H)
         d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
         d_ln = ()
         if ctx.layer_norm:
@@ -533,22 +555,24 @@ class _LSTMLoop(torch.autograd.Function):
 def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     """``recurrent.unroll``'s contract for LSTMCell (no projection) and LayerNormLSTMCell."""
     from seqlab.nn.cells import LayerNormLSTMCell
-    from seqlab.nn.compiled import project_input
+    from seqlab.nn.compiled import _Linear, project_input
 
     layer_norm = type(cell) is LayerNormLSTMCell
-    xw = project_input(cell, x)  # (T, B, 4H): one GEMM for all steps
     h0, c0 = state
+    b_hh = cell.bias_hh
     if layer_norm:
+        xw = project_input(cell, x)  # (T, B, 4H): one GEMM for all steps, then LN_ih + b_ih
         ln, eps = (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias), (cell.ln_hh.eps,
                                                                          cell.ln_c.eps)
-    else:
-        ln, eps = (), ()
+    else:  # b_ih + b_hh added by the input GEMM
+        bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
+        xw, b_hh, ln, eps = _Linear.apply(x, cell.weight_ih, bias), None, (), ()
     m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()  # (T, B) bool
-    tensors = (xw, cell.weight_hh, cell.bias_hh, h0, c0, *ln)
+    tensors = (xw, cell.weight_hh, b_hh, h0, c0, *ln)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, *tensors)
     else:
         with torch.no_grad():
             out, h, c, *_ = _forward(kernels_for(xw), layer_norm, eps, xw, cell.weight_hh,
-                                     cell.bias_hh, h0, c0, ln, m, reverse, False)
+                                     b_hh, h0, c0, ln, m, reverse, False)
     return out, (h, c)
