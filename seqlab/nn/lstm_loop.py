@@ -66,6 +66,52 @@ _C_TEMPLATE = r"""
 #define TANH(x) (ONE - TWO / (EXP(TWO * (x)) + ONE))
 #define R restrict
 
+
+/* out (B x N) = a (B x K) @ W, W packed in panels of NR columns: wp[p][k][0:NR] = W[k][p*NR:..]
+   (zero-padded). A 6 x NR register block per inner loop; each panel is read once per call. */
+typedef T vec_SUF __attribute__((vector_size(32)));
+#define LANES (32 / (long)sizeof(T))
+#define NR (2 * LANES)
+#define MICRO(MR) \
+static inline void micro_SUF_##MR(long K, const T* R a, const T* R w, T* R out, long ldo, \
+                                  long ncols) { \
+    vec_SUF acc0[MR], acc1[MR]; \
+    for (int r = 0; r < MR; r++) { acc0[r] = (vec_SUF){0}; acc1[r] = (vec_SUF){0}; } \
+    for (long k = 0; k < K; k++) { \
+        vec_SUF w0, w1; \
+        memcpy(&w0, w + k * NR, sizeof(vec_SUF)); \
+        memcpy(&w1, w + k * NR + LANES, sizeof(vec_SUF)); \
+        for (int r = 0; r < MR; r++) { T x = a[r * K + k]; acc0[r] += x * w0; acc1[r] += x * w1; } \
+    } \
+    for (int r = 0; r < MR; r++) { \
+        T tmp[NR]; \
+        memcpy(tmp, &acc0[r], sizeof(vec_SUF)); \
+        memcpy(tmp + LANES, &acc1[r], sizeof(vec_SUF)); \
+        for (long j = 0; j < ncols; j++) out[r * ldo + j] = tmp[j]; \
+    } \
+}
+MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
+#undef MICRO
+
+void gemm_SUF(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
+    for (long p = 0; p * NR < N; p++) {
+        const T* w = wp + p * K * NR;
+        T* o = out + p * NR;
+        long ncols = N - p * NR < NR ? N - p * NR : NR, b = 0;
+        for (; b + 6 <= B; b += 6) micro_SUF_6(K, a + b * K, w, o + b * N, N, ncols);
+        switch (B - b) {
+            case 1: micro_SUF_1(K, a + b * K, w, o + b * N, N, ncols); break;
+            case 2: micro_SUF_2(K, a + b * K, w, o + b * N, N, ncols); break;
+            case 3: micro_SUF_3(K, a + b * K, w, o + b * N, N, ncols); break;
+            case 4: micro_SUF_4(K, a + b * K, w, o + b * N, N, ncols); break;
+            case 5: micro_SUF_5(K, a + b * K, w, o + b * N, N, ncols); break;
+            default: break;
+        }
+    }
+}
+#undef NR
+#undef LANES
+
 static T mean_of(long n, const T* R x) {
     T s = 0;
     #pragma omp simd reduction(+:s)
@@ -198,9 +244,82 @@ void lnlstm_backward_SUF(long B, long H, const T* R dh_next, const T* R d_out,
         ln_back(4 * H, d, gain_hh, nhw + g4, rstd_hh[b], scratch, dhw + g4);
     }
 }
+
+/* Whole time loops. State buffers have steps + 1 slots; step t reads slot t and writes t + 1
+   (reverse: reads t + 1, writes t). Per-step buffers (A...) have one slot when !keep. */
+#define SLOTS(t) long rd = reverse ? (t) + 1 : (t), wr = reverse ? (t) : (t) + 1, \
+    ks = keep ? (t) : 0;
+void lstm_forward_loop_SUF(long steps, long B, long H, long reverse, long keep, const T* R wp,
+                           const T* R xw, const unsigned char* R mask, T* R Hb, T* R Cb,
+                           T* R A, T* R TC, T* R hw) {
+    const long s1 = B * H, s4 = 4 * B * H;
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? steps - 1 - n : n;
+        SLOTS(t)
+        gemm_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw);
+        lstm_forward_SUF(B, H, hw, xw + t * s4, Hb + rd * s1, Cb + rd * s1,
+                         mask ? mask + t * B : 0, A + ks * s4, TC + ks * s1, Hb + wr * s1,
+                         Cb + wr * s1);
+    }
+}
+
+void lstm_backward_loop_SUF(long steps, long B, long H, long reverse, const T* R wp,
+                            const T* R d_out, const unsigned char* R mask, const T* R A,
+                            const T* R TC, const T* R Cb, T* R dh, T* R carry, T* R dc,
+                            T* R DA, T* R dh_next) {
+    const long s1 = B * H, s4 = 4 * B * H, keep = 1;
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? n : steps - 1 - n;
+        SLOTS(t)
+        (void)wr; (void)ks;
+        memcpy(dh_next, dh, sizeof(T) * s1);
+        lstm_backward_SUF(B, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, A + t * s4,
+                          TC + t * s1, Cb + rd * s1, carry, dc, DA + t * s4);
+        gemm_SUF(B, 4 * H, H, DA + t * s4, wp, dh);
+    }
+}
+
+void lnlstm_forward_loop_SUF(long steps, long B, long H, long reverse, long keep, double eps_hh,
+                             double eps_c, const T* R wp, const T* R xw, const T* R gain_hh,
+                             const T* R gain_c, const T* R shift_c, const unsigned char* R mask,
+                             T* R Hb, T* R Cb, T* R NH, T* R RH, T* R A, T* R CH, T* R RC,
+                             T* R TY, T* R hw) {
+    const long s1 = B * H, s4 = 4 * B * H;
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? steps - 1 - n : n;
+        SLOTS(t)
+        gemm_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw);
+        lnlstm_forward_SUF(B, H, eps_hh, eps_c, hw, xw + t * s4, gain_hh, gain_c, shift_c,
+                           Hb + rd * s1, Cb + rd * s1, mask ? mask + t * B : 0, NH + ks * s4,
+                           RH + ks * B, A + ks * s4, CH + ks * s1, RC + ks * B, TY + ks * s1,
+                           Hb + wr * s1, Cb + wr * s1);
+    }
+}
+
+void lnlstm_backward_loop_SUF(long steps, long B, long H, long reverse, const T* R wp,
+                              const T* R d_out, const unsigned char* R mask, const T* R gain_hh,
+                              const T* R gain_c, const T* R NH, const T* R RH, const T* R A,
+                              const T* R CH, const T* R RC, const T* R TY, const T* R Cb,
+                              T* R dh, T* R carry, T* R dc, T* R DA, T* R DHW, T* R DY,
+                              T* R scratch, T* R dh_next) {
+    const long s1 = B * H, s4 = 4 * B * H, keep = 1;
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? n : steps - 1 - n;
+        SLOTS(t)
+        (void)wr; (void)ks;
+        memcpy(dh_next, dh, sizeof(T) * s1);
+        lnlstm_backward_SUF(B, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_hh,
+                            gain_c, NH + t * s4, RH + t * B, A + t * s4, CH + t * s1,
+                            RC + t * B, TY + t * s1, Cb + rd * s1, carry, dc, DA + t * s4,
+                            DHW + t * s4, DY + t * s1, scratch);
+        gemm_SUF(B, 4 * H, H, DHW + t * s4, wp, dh);
+    }
+}
+#undef SLOTS
 """
 
 _C_HEADER = """#include <math.h>
+#include <string.h>
 extern float expf(float) __attribute__((simd("notinbranch")));
 extern double exp(double) __attribute__((simd("notinbranch")));
 """
@@ -212,7 +331,8 @@ def _c_source() -> str:
     for ctype, suffix, exp, sqrt in (("float", "f32", "expf", "sqrtf"),
                                      ("double", "f64", "exp", "sqrt")):
         body = _C_TEMPLATE.replace("_SUF", f"_{suffix}")
-        for name in ("mean_of", "ln_back", "ln_fwd", "activate", "keep"):
+        for name in ("mean_of", "ln_back", "ln_fwd", "activate", "keep("):
+            name = name.rstrip("(")
             body = body.replace(f"{name}(", f"{name}_{suffix}(")
         parts.append(f"#define T {ctype}\n#define EXP {exp}\n#define SQRT {sqrt}\n{body}\n"
                      "#undef T\n#undef EXP\n#undef SQRT\n#undef ONE\n#undef TWO\n#undef SIG\n"
@@ -226,6 +346,11 @@ _SIGNATURES = {  # name -> (number of leading longs, doubles, then pointers)
     "lstm_backward": (2, 0, 9),
     "lnlstm_forward": (2, 2, 16),
     "lnlstm_backward": (2, 0, 18),
+    "gemm": (3, 0, 3),
+    "lstm_forward_loop": (5, 0, 8),
+    "lstm_backward_loop": (4, 0, 11),
+    "lnlstm_forward_loop": (5, 2, 15),
+    "lnlstm_backward_loop": (4, 0, 20),
 }
 _library_cache: list = []  # [ctypes.CDLL or None], filled on first use
 
@@ -276,34 +401,17 @@ def c_library() -> ctypes.CDLL | None:
 
 # --------------------------------------------------------------------------------- kernels
 class _CKernels:
-    """The C kernels for one dtype; tensors are passed as data pointers (rows of buffers)."""
+    """The C kernels for one dtype: whole time loops (own GEMM on packed weights + gate
+    kernels), called once per direction with the buffers' data pointers."""
 
-    def __init__(self, lib: ctypes.CDLL, suffix: str) -> None:
+    def __init__(self, lib: ctypes.CDLL, suffix: str, panel: int) -> None:
+        self.panel = panel  # GEMM panel width: two 32-byte vectors
         for name in _SIGNATURES:
             setattr(self, name, getattr(lib, f"{name}_{suffix}"))
-
-    @staticmethod
-    def rows(t: Tensor) -> list:
-        """Per-index handles of a contiguous buffer's first dimension."""
-        step = t[0].numel() * t.element_size()
-        base = t.data_ptr()
-        return [base + k * step for k in range(t.shape[0])]
-
-    @staticmethod
-    def handle(t: Tensor | None):
-        return None if t is None else t.data_ptr()
 
 
 class _TorchKernels:
     """The same kernels as PyTorch ops (any device and dtype); same arguments as the C ones."""
-
-    @staticmethod
-    def rows(t: Tensor) -> list:
-        return list(t.unbind(0))
-
-    @staticmethod
-    def handle(t: Tensor | None):
-        return t
 
     @staticmethod
     def _activate(a: Tensor, H: int) -> None:
@@ -400,77 +508,101 @@ def kernels_for(t: Tensor):
     if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
         lib = c_library()
         if lib is not None:
-            return _CKernels(lib, "f32" if t.dtype == torch.float32 else "f64")
+            f32 = t.dtype == torch.float32
+            return _CKernels(lib, "f32" if f32 else "f64", 16 if f32 else 8)
     return _TorchKernels
 
 
 # --------------------------------------------------------------------------------- loops
-_packs: dict[int, tuple] = {}  # id(W) -> (weakref to W, {key: gemm}), dropped with W
+_packs: dict[int, tuple] = {}  # id(W) -> (weakref to W, {key: packed}), dropped with W
 
 
-def _recurrent_gemm(W: Tensor, batch_size: int, transpose: bool):
-    """``h -> h @ W.T`` (``transpose``: ``d -> d @ W``) with W packed for the GEMM once per
-    weight value: the pack is kept while ``W`` is not modified (same ``_version``), so repeated
-    calls with unchanged weights (evaluation, benchmarks) skip the reorder."""
-    from seqlab.nn.compiled import _matmul
-
-    key = (W._version, W.data_ptr(), batch_size, transpose)
+def _packed(W: Tensor, key: tuple, make):
+    """``make()`` once per value of ``W``: kept while ``W`` is not modified (same ``_version``),
+    so repeated calls with unchanged weights (evaluation, benchmarks) skip the repacking."""
+    key = (W._version, W.data_ptr(), *key)
     ref, entries = _packs.get(id(W), (None, None))
     if ref is None or ref() is not W:
         entries = {}
         _packs[id(W)] = (weakref.ref(W), entries)
         weakref.finalize(W, _packs.pop, id(W), None)
     if key not in entries:
-        stale = [k for k in entries if k[:2] != key[:2]]
-        for k in stale:
-            del entries[k]
-        entries[key] = _matmul(W.detach().t().contiguous() if transpose else W.detach(), None,
-                               batch_size)
+        for old in [k for k in entries if k[:2] != key[:2]]:
+            del entries[old]
+        entries[key] = make()
     return entries[key]
 
 
-def _slots(T: int, reverse: bool, t: int) -> tuple[int, int]:
+def _panels(M: Tensor, width: int) -> Tensor:
+    """M (K x N) in the C GEMM's layout: panels of ``width`` columns, each (K, width)."""
+    K, N = M.shape
+    padded = M.new_zeros(K, -(-N // width) * width)
+    padded[:, :N] = M
+    return padded.view(K, -1, width).transpose(0, 1).contiguous()
+
+
+def _gemm_weights(k, W: Tensor, batch_size: int, transpose: bool):
+    """The recurrent GEMM's weights: ``h @ W.T`` (or ``d @ W`` with ``transpose``)."""
+    from seqlab.nn.compiled import _matmul
+
+    W0 = W.detach()
+    if isinstance(k, _CKernels):
+        return _packed(W, ("panels", k.panel, transpose),
+                       lambda: _panels(W0 if transpose else W0.t(), k.panel))
+    return _packed(W, ("gemm", batch_size, transpose),
+                   lambda: _matmul(W0.t().contiguous() if transpose else W0, None, batch_size))
+
+
+def _ptr(t: Tensor | None):
+    return None if t is None else t.data_ptr()
+
+
+def _slots(reverse: bool, t: int) -> tuple[int, int]:
     """(slot read, slot written) by step t in the (T + 1)-slot state buffers."""
     return (t + 1, t) if reverse else (t, t + 1)
 
 
 def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0: Tensor,
              c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
-    """Runs the loop; returns (out, h_T, c_T, saved buffers)."""
+    """Runs the loop; returns (out, h_T, c_T, state buffers Hb, Cb, saved buffers)."""
     T, B, G = xw.shape
     H = G // 4
     xw = (xw if b_hh is None else xw + b_hh).contiguous()
     Hb, Cb = xw.new_empty(T + 1, B, H), xw.new_empty(T + 1, B, H)
     first = T if reverse else 0
     Hb[first], Cb[first] = h0, c0
-    n = T if keep else 1  # without autograd the per-step buffers are scratch rows
-    A, TC = xw.new_empty(n, B, G), xw.new_empty(n, B, H)
-    saved = {"A": A, "TC": TC}
-    rows = k.rows
-    A_r, TC_r = rows(A) * (T // n), rows(TC) * (T // n)
-    H_r, C_r, X_r, H_v = rows(Hb), rows(Cb), rows(xw), Hb.unbind(0)
-    M_r = [None] * T if mask is None else rows(mask)
-    recurrent = _recurrent_gemm(W_hh, B, False)
-    handle = k.handle
+    n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
+    saved = {"A": xw.new_empty(n, B, G), "TC": xw.new_empty(n, B, H)}
     if layer_norm:
-        NH, CH = xw.new_empty(n, B, G), xw.new_empty(n, B, H)
-        RH, RC = xw.new_empty(n, B), xw.new_empty(n, B)
-        saved.update(NH=NH, CH=CH, RH=RH, RC=RC)
-        NH_r, CH_r, RH_r, RC_r = (rows(b) * (T // n) for b in (NH, CH, RH, RC))
-        gains = tuple(handle(p.contiguous()) for p in ln)
-        step = k.lnlstm_forward
-        for t in reversed(range(T)) if reverse else range(T):
-            p, w = _slots(T, reverse, t)
-            hw = recurrent(H_v[p])  # kept alive across the call (C gets its pointer)
-            step(B, H, *eps, handle(hw), X_r[t], *gains, H_r[p], C_r[p], M_r[t],
-                 NH_r[t], RH_r[t], A_r[t], CH_r[t], RC_r[t], TC_r[t], H_r[w], C_r[w])
+        saved.update(NH=xw.new_empty(n, B, G), CH=xw.new_empty(n, B, H),
+                     RH=xw.new_empty(n, B), RC=xw.new_empty(n, B))
+    gemm = _gemm_weights(k, W_hh, B, False)
+    ln = tuple(p.detach().contiguous() for p in ln)
+    if isinstance(k, _CKernels):
+        hw = xw.new_empty(B, G)
+        if layer_norm:
+            k.lnlstm_forward_loop(T, B, H, reverse, keep, *eps, _ptr(gemm), _ptr(xw),
+                                  *map(_ptr, ln), _ptr(mask), _ptr(Hb), _ptr(Cb),
+                                  *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
+                                  _ptr(hw))
+        else:
+            k.lstm_forward_loop(T, B, H, reverse, keep, _ptr(gemm), _ptr(xw), _ptr(mask),
+                                _ptr(Hb), _ptr(Cb), _ptr(saved["A"]), _ptr(saved["TC"]),
+                                _ptr(hw))
     else:
-        step = k.lstm_forward
+        rows = {name: list(b.unbind(0)) * (T // n) for name, b in saved.items()}
+        H_r, C_r, X_r = Hb.unbind(0), Cb.unbind(0), xw.unbind(0)
+        M_r = [None] * T if mask is None else mask.unbind(0)
         for t in reversed(range(T)) if reverse else range(T):
-            p, w = _slots(T, reverse, t)
-            hw = recurrent(H_v[p])
-            step(B, H, handle(hw), X_r[t], H_r[p], C_r[p], M_r[t], A_r[t],
-                 TC_r[t], H_r[w], C_r[w])
+            p, w = _slots(reverse, t)
+            hw = gemm(H_r[p])
+            if layer_norm:
+                k.lnlstm_forward(B, H, *eps, hw, X_r[t], *ln, H_r[p], C_r[p], M_r[t],
+                                 *(rows[n][t] for n in ("NH", "RH", "A", "CH", "RC", "TC")),
+                                 H_r[w], C_r[w])
+            else:
+                k.lstm_forward(B, H, hw, X_r[t], H_r[p], C_r[p], M_r[t], rows["A"][t],
+                               rows["TC"][t], H_r[w], C_r[w])
     out = Hb[:-1] if reverse else Hb[1:]
     if mask is not None:
         out = out * mask.unsqueeze(-1)
@@ -478,72 +610,75 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
     return out, Hb[last].clone(), Cb[last].clone(), Hb, Cb, saved
 
 
+def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: dict, ln: tuple,
+              mask: Tensor | None, reverse: bool, d_out, d_hT, d_cT):
+    """d xw (the gates' pre-activations), d h_0 and d c_0; for the layer norm also d hw."""
+    T, B, G = saved["A"].shape
+    H = G // 4
+    d_out = Hb.new_zeros(T, B, H) if d_out is None else d_out.contiguous()
+    dh = Hb.new_zeros(B, H) if d_hT is None else d_hT.contiguous().clone()
+    dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
+    carry = Hb.new_zeros(B, H)  # d h passed through padded steps
+    gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
+    DA = Hb.new_empty(T, B, G)
+    DHW, DY = (Hb.new_empty(T, B, G), Hb.new_empty(T, B, H)) if layer_norm else (DA, None)
+    ln = tuple(p.detach().contiguous() for p in ln)
+    if isinstance(k, _CKernels):
+        dh_next = Hb.new_empty(B, H)
+        if layer_norm:
+            scratch = Hb.new_empty(8 * H)
+            k.lnlstm_backward_loop(T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
+                                   _ptr(ln[0]), _ptr(ln[1]),
+                                   *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
+                                   _ptr(Cb), _ptr(dh), _ptr(carry), _ptr(dc), _ptr(DA),
+                                   _ptr(DHW), _ptr(DY), _ptr(scratch), _ptr(dh_next))
+        else:
+            k.lstm_backward_loop(T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
+                                 _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(Cb), _ptr(dh),
+                                 _ptr(carry), _ptr(dc), _ptr(DA), _ptr(dh_next))
+    else:
+        rows = {name: b.unbind(0) for name, b in saved.items()}
+        C_r, DO_r, DA_r, DHW_r = Cb.unbind(0), d_out.unbind(0), DA.unbind(0), DHW.unbind(0)
+        DY_r = DY.unbind(0) if layer_norm else None
+        M_r = [None] * T if mask is None else mask.unbind(0)
+        for t in range(T) if reverse else reversed(range(T)):
+            p, _ = _slots(reverse, t)
+            if layer_norm:
+                k.lnlstm_backward(B, H, dh, DO_r[t], M_r[t], ln[0], ln[1],
+                                  *(rows[n][t] for n in ("NH", "RH", "A", "CH", "RC", "TC")),
+                                  C_r[p], carry, dc, DA_r[t], DHW_r[t], DY_r[t], None)
+            else:
+                k.lstm_backward(B, H, dh, DO_r[t], M_r[t], rows["A"][t], rows["TC"][t], C_r[p],
+                                carry, dc, DA_r[t])
+            dh = gemm(DHW_r[t])
+    return DA, DHW, DY, dh + carry, dc
+
+
 class _LSTMLoop(torch.autograd.Function):
     """One direction of an LSTM / LayerNorm-LSTM layer; differentiable once."""
 
     @staticmethod
     def forward(ctx, layer_norm, eps, mask, reverse, xw, W_hh, b_hh, h0, c0, *ln):
-        k = kernels_for(xw)
-        out, hT, cT, Hb, Cb, saved = _forward(k, layer_norm, eps, xw, W_hh, b_hh, h0, c0, ln,
-                                              mask, reverse, True)
+        out, hT, cT, Hb, Cb, saved = _forward(kernels_for(xw), layer_norm, eps, xw, W_hh, b_hh,
+                                              h0, c0, ln, mask, reverse, True)
         ctx.layer_norm, ctx.mask, ctx.reverse, ctx.has_bias = layer_norm, mask, reverse, \
             b_hh is not None
         ctx.weight = W_hh  # the Parameter itself: the key of its packed copies
-        names = sorted(saved)
-        ctx.names = names
-        ctx.save_for_backward(W_hh, Hb, Cb, *(saved[name] for name in names), *ln)
+        ctx.names = sorted(saved)
+        ctx.save_for_backward(W_hh, Hb, Cb, *(saved[name] for name in ctx.names), *ln)
         return out, hT, cT
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_hT, d_cT):
-        W_hh, Hb, Cb, *rest = ctx.saved_tensors
+        _, Hb, Cb, *rest = ctx.saved_tensors  # (W_hh: checked unchanged; packs via ctx.weight)
         saved = dict(zip(ctx.names, rest[: len(ctx.names)]))
         ln = rest[len(ctx.names):]
-        mask, reverse = ctx.mask, ctx.reverse
-        T, B, G = saved["A"].shape
-        H = G // 4
-        k = kernels_for(Hb)
-        rows, handle = k.rows, k.handle
-        d_out = Hb.new_zeros(T, B, H) if d_out is None else d_out.contiguous()
-        dh = Hb.new_zeros(B, H) if d_hT is None else d_hT.contiguous()
-        dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
-        carry = Hb.new_zeros(B, H)
-        carry_h, dc_h = handle(carry), handle(dc)
-        back = _recurrent_gemm(ctx.weight, B, True)  # d hw -> d h_{t-1}
-        C_r, DO_r = rows(Cb), rows(d_out)
-        M_r = [None] * T if mask is None else rows(mask)
-        A_r, TC_r = rows(saved["A"]), rows(saved["TC"])
-        DA = Hb.new_empty(T, B, G)
-        DA_r = rows(DA)
-        order = range(T) if reverse else reversed(range(T))
-        if ctx.layer_norm:
-            DHW, DY = Hb.new_empty(T, B, G), Hb.new_empty(T, B, H)
-            DHW_r, DY_r, DHW_v = rows(DHW), rows(DY), DHW.unbind(0)
-            NH_r, CH_r, RH_r, RC_r = (rows(saved[n]) for n in ("NH", "CH", "RH", "RC"))
-            gain_hh, gain_c = handle(ln[0].contiguous()), handle(ln[1].contiguous())
-            work = Hb.new_empty(8 * H)
-            scratch = handle(work)
-            step = k.lnlstm_backward
-            for t in order:
-                p, _ = _slots(T, reverse, t)
-                step(B, H, handle(dh), DO_r[t], M_r[t], gain_hh, gain_c, NH_r[t], RH_r[t],
-                     A_r[t], CH_r[t], RC_r[t], TC_r[t], C_r[p], carry_h, dc_h, DA_r[t],
-                     DHW_r[t], DY_r[t], scratch)
-                dh = back(DHW_v[t])
-        else:
-            DHW, DA_v = DA, DA.unbind(0)
-            step = k.lstm_backward
-            for t in order:
-                p, _ = _slots(T, reverse, t)
-                step(B, H, handle(dh), DO_r[t], M_r[t], A_r[t], TC_r[t], C_r[p], carry_h, dc_h,
-                     DA_r[t])
-                dh = back(DA_v[t])
-        dh = dh + carry
-        flat = DHW.flatten(0, 1)  # (T * B, 4H)
-        H_prev = Hb[1:] if reverse else Hb[:-1]
+        DA, DHW, DY, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, ctx.weight, Hb, Cb,
+                                        saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
         need = ctx.needs_input_grad
-        d_W = torch.mm(flat.t(), H_prev.flatten(0, 1)) if need[5] else None  # (4H, H)
+        H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
+        d_W = torch.mm(DHW.flatten(0, 1).t(), H_prev.flatten(0, 1)) if need[5] else None
         d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
         d_ln = ()
         if ctx.layer_norm:
