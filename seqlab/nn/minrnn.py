@@ -51,6 +51,7 @@ class _MinRNN(nn.Module):
     """Shared stacking, validation and backend dispatch; subclasses give the gate math."""
 
     gates: int  # chunks of H in the input projection
+    kind: str  # the fused CPU kernel: "gru" or "lstm"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  batch_first: bool = True, bias: bool = True, dropout: float = 0.0,
@@ -159,7 +160,7 @@ class _MinRNN(nn.Module):
         backend = "scan" if self.backend == "auto" else self.backend
         if backend == "scan" and scan.fused_scan_supported(x):
             self.backend_used = "scan (numba)"
-            return type(self).fused(F.linear(x, weight), bias, h0, lengths)
+            return scan.fused_layer(self.kind, x, weight, bias, h0, lengths)
         if backend == "scan":
             backend, self.backend_used = "logspace", "scan (logspace)"
         else:
@@ -225,7 +226,7 @@ class MinGRU(_MinRNN):
     """
 
     gates = 2
-    fused = staticmethod(scan.min_gru_scan)
+    kind = "gru"  # seqlab.nn.scan.fused_layer
 
     def coefficients(self, k: Tensor) -> tuple[Tensor, Tensor]:
         k_z, k_h = k.chunk(2, -1)
@@ -251,7 +252,7 @@ class MinLSTM(_MinRNN):
     """
 
     gates = 3
-    fused = staticmethod(scan.min_lstm_scan)
+    kind = "lstm"
 
     def coefficients(self, k: Tensor) -> tuple[Tensor, Tensor]:
         k_f, k_i, k_h = k.chunk(3, -1)

@@ -73,7 +73,11 @@ def _exp_overload(x):
     return lambda x: math.exp(min(max(x, -700.0), 700.0))
 
 
-# ---------------------------------------------------------------- MinGRU kernels
+# ---------------------------------------------------------------- kernels
+# Every kernel runs one task per (sequence b, block of units j0:j1) in parallel and loops over the
+# steps inside. The unit loops read 1-D row slices (P[b, t, j0:j1], ...): indexed by the loop
+# counter alone, LLVM vectorises them (8 floats per AVX2 instruction, exp included); indexing the
+# 3-D arrays with j0 + j instead kept them scalar (4x slower forward, 4x slower backward).
 @njit(**_JIT)
 def _gru_forward(P, bias, h0, lengths, block, out, h_last):
     B, T, H2 = P.shape
@@ -82,22 +86,23 @@ def _gru_forward(P, bias, h0, lengths, block, out, h_last):
     one = np.ones(1, P.dtype)[0]
     half = one / 2
     for task in prange(B * nb):
-        b, j0 = task // nb, (task % nb) * block
-        n = min(block, H - j0)
-        h = h0[b, j0:j0 + n].copy()
+        b = task // nb
+        j0 = (task % nb) * block
+        j1 = min(j0 + block, H)
+        b_z, b_h = bias[j0:j1], bias[H + j0:H + j1]
         L = lengths[b]
         for t in range(L):
-            for j in range(n):
-                k_z = P[b, t, j0 + j] + bias[j0 + j]
-                k_h = P[b, t, H + j0 + j] + bias[H + j0 + j]
-                z = one / (one + _exp(-k_z))
-                s = one / (one + _exp(-k_h))
-                h_tilde = k_h + half if k_h >= 0 else s
-                h[j] = h[j] + z * (h_tilde - h[j])
-                out[b, t, j0 + j] = h[j]
+            p_z, p_h = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
+            h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
+            h = out[b, t, j0:j1]
+            for j in range(j1 - j0):
+                k_h = p_h[j] + b_h[j]
+                z = one / (one + _exp(-(p_z[j] + b_z[j])))
+                h_tilde = k_h + half if k_h >= 0 else one / (one + _exp(-k_h))
+                h[j] = h_prev[j] + z * (h_tilde - h_prev[j])  # (1 - z) h_prev + z h_tilde
+        h_last[b, j0:j1] = out[b, L - 1, j0:j1]
         for t in range(L, T):
-            out[b, t, j0:j0 + n] = 0
-        h_last[b, j0:j0 + n] = h
+            out[b, t, j0:j1] = 0
 
 
 @njit(**_JIT)
@@ -109,40 +114,47 @@ def _gru_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
     one = np.ones(1, P.dtype)[0]
     half = one / 2
     for task in prange(B * nb):
-        b, j0 = task // nb, (task % nb) * block
-        n = min(block, H - j0)
-        carry = grad_last[b, j0:j0 + n].copy()  # a_{t+1} * g_{t+1}
-        gb_z = np.zeros(n, P.dtype)
-        gb_h = np.zeros(n, P.dtype)
+        b = task // nb
+        j0 = (task % nb) * block
+        j1 = min(j0 + block, H)
+        b_z, b_h = bias[j0:j1], bias[H + j0:H + j1]
+        carry = grad_last[b, j0:j1].copy()  # a_{t+1} * g_{t+1}
+        gb_z = np.zeros(j1 - j0, P.dtype)
+        gb_h = np.zeros(j1 - j0, P.dtype)
         L = lengths[b]
         for t in range(L, T):
-            grad_P[b, t, j0:j0 + n] = 0
-            grad_P[b, t, H + j0:H + j0 + n] = 0
+            grad_P[b, t, j0:j1] = 0
+            grad_P[b, t, H + j0:H + j1] = 0
         for step in range(L):
             t = L - 1 - step  # counted up: Numba vectorises the inner loop only this way
-            h_prev = out[b, t - 1] if t > 0 else h0[b]
-            for j in range(n):
-                k_z = P[b, t, j0 + j] + bias[j0 + j]
-                k_h = P[b, t, H + j0 + j] + bias[H + j0 + j]
-                z = one / (one + _exp(-k_z))
+            p_z, p_h = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
+            h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
+            g_out = grad_out[b, t, j0:j1]
+            d_z, d_h = grad_P[b, t, j0:j1], grad_P[b, t, H + j0:H + j1]
+            for j in range(j1 - j0):
+                k_h = p_h[j] + b_h[j]
+                z = one / (one + _exp(-(p_z[j] + b_z[j])))
                 s = one / (one + _exp(-k_h))
                 positive = k_h >= 0
                 h_tilde = k_h + half if positive else s
                 dg = one if positive else s * (one - s)
-                g = grad_out[b, t, j0 + j] + carry[j]
-                d_kz = g * (h_tilde - h_prev[j0 + j]) * z * (one - z)
+                g = g_out[j] + carry[j]
+                d_kz = g * (h_tilde - h_prev[j]) * z * (one - z)
                 d_kh = g * z * dg
-                grad_P[b, t, j0 + j] = d_kz
-                grad_P[b, t, H + j0 + j] = d_kh
+                d_z[j] = d_kz
+                d_h[j] = d_kh
                 gb_z[j] += d_kz
                 gb_h[j] += d_kh
                 carry[j] = (one - z) * g
-        grad_h0[b, j0:j0 + n] = carry
-        grad_bias_rows[b, j0:j0 + n] = gb_z
-        grad_bias_rows[b, H + j0:H + j0 + n] = gb_h
+        grad_h0[b, j0:j1] = carry
+        grad_bias_rows[b, j0:j1] = gb_z
+        grad_bias_rows[b, H + j0:H + j1] = gb_h
 
 
-# ---------------------------------------------------------------- MinLSTM kernels
+# MinLSTM with e_f = exp(-k_f), e_i = exp(-k_i), r = 1 / (2 + e_f + e_i):
+#   f_n = f / (f + i) = (1 + e_i) r,   i_n = (1 + e_f) r      (one division instead of three)
+#   d f_n / d k_f = f_n (e_f r),       d f_n / d k_i = -i_n (e_i r)
+# _exp clamps its argument to [-87, 88] (float32), so 2 + e_f + e_i < 3.4e38 stays finite.
 @njit(**_JIT)
 def _lstm_forward(P, bias, h0, lengths, block, out, h_last):
     B, T, H3 = P.shape
@@ -150,24 +162,28 @@ def _lstm_forward(P, bias, h0, lengths, block, out, h_last):
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
+    two = one + one
     for task in prange(B * nb):
-        b, j0 = task // nb, (task % nb) * block
-        n = min(block, H - j0)
-        h = h0[b, j0:j0 + n].copy()
+        b = task // nb
+        j0 = (task % nb) * block
+        j1 = min(j0 + block, H)
+        b_f, b_i, b_h = bias[j0:j1], bias[H + j0:H + j1], bias[2 * H + j0:2 * H + j1]
         L = lengths[b]
         for t in range(L):
-            for j in range(n):
-                f = one / (one + _exp(-(P[b, t, j0 + j] + bias[j0 + j])))
-                i = one / (one + _exp(-(P[b, t, H + j0 + j] + bias[H + j0 + j])))
-                k_h = P[b, t, 2 * H + j0 + j] + bias[2 * H + j0 + j]
-                s = one / (one + _exp(-k_h))
-                h_tilde = k_h + half if k_h >= 0 else s
-                f_n = f / (f + i)
-                h[j] = f_n * h[j] + (one - f_n) * h_tilde
-                out[b, t, j0 + j] = h[j]
+            p_f, p_i = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
+            p_h = P[b, t, 2 * H + j0:2 * H + j1]
+            h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
+            h = out[b, t, j0:j1]
+            for j in range(j1 - j0):
+                e_f = _exp(-(p_f[j] + b_f[j]))
+                e_i = _exp(-(p_i[j] + b_i[j]))
+                r = one / (two + e_f + e_i)
+                k_h = p_h[j] + b_h[j]
+                h_tilde = k_h + half if k_h >= 0 else one / (one + _exp(-k_h))
+                h[j] = (one + e_i) * r * h_prev[j] + (one + e_f) * r * h_tilde
+        h_last[b, j0:j1] = out[b, L - 1, j0:j1]
         for t in range(L, T):
-            out[b, t, j0:j0 + n] = 0
-        h_last[b, j0:j0 + n] = h
+            out[b, t, j0:j1] = 0
 
 
 @njit(**_JIT)
@@ -178,46 +194,59 @@ def _lstm_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
     nb = (H + block - 1) // block
     one = np.ones(1, P.dtype)[0]
     half = one / 2
+    two = one + one
     for task in prange(B * nb):
-        b, j0 = task // nb, (task % nb) * block
-        n = min(block, H - j0)
-        carry = grad_last[b, j0:j0 + n].copy()
-        gb = np.zeros((3, n), P.dtype)
+        b = task // nb
+        j0 = (task % nb) * block
+        j1 = min(j0 + block, H)
+        b_f, b_i, b_h = bias[j0:j1], bias[H + j0:H + j1], bias[2 * H + j0:2 * H + j1]
+        carry = grad_last[b, j0:j1].copy()
+        gb_f = np.zeros(j1 - j0, P.dtype)
+        gb_i = np.zeros(j1 - j0, P.dtype)
+        gb_h = np.zeros(j1 - j0, P.dtype)
         L = lengths[b]
         for t in range(L, T):
             for gate in range(3):
-                grad_P[b, t, gate * H + j0:gate * H + j0 + n] = 0
+                grad_P[b, t, gate * H + j0:gate * H + j1] = 0
         for step in range(L):
             t = L - 1 - step
-            h_prev = out[b, t - 1] if t > 0 else h0[b]
-            for j in range(n):
-                f = one / (one + _exp(-(P[b, t, j0 + j] + bias[j0 + j])))
-                i = one / (one + _exp(-(P[b, t, H + j0 + j] + bias[H + j0 + j])))
-                k_h = P[b, t, 2 * H + j0 + j] + bias[2 * H + j0 + j]
+            p_f, p_i = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
+            p_h = P[b, t, 2 * H + j0:2 * H + j1]
+            h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
+            g_out = grad_out[b, t, j0:j1]
+            d_f, d_i = grad_P[b, t, j0:j1], grad_P[b, t, H + j0:H + j1]
+            d_h = grad_P[b, t, 2 * H + j0:2 * H + j1]
+            for j in range(j1 - j0):
+                e_f = _exp(-(p_f[j] + b_f[j]))
+                e_i = _exp(-(p_i[j] + b_i[j]))
+                r = one / (two + e_f + e_i)
+                f_n = (one + e_i) * r
+                i_n = (one + e_f) * r
+                k_h = p_h[j] + b_h[j]
                 s = one / (one + _exp(-k_h))
                 positive = k_h >= 0
                 h_tilde = k_h + half if positive else s
                 dg = one if positive else s * (one - s)
-                f_n = f / (f + i)
-                i_n = one - f_n
-                g = grad_out[b, t, j0 + j] + carry[j]
-                q = g * (h_prev[j0 + j] - h_tilde) * f_n * i_n  # dL/df_n * f_n * i_n
-                d_kf = q * (one - f)
-                d_ki = -q * (one - i)
+                g = g_out[j] + carry[j]
+                q = g * (h_prev[j] - h_tilde)  # dL/df_n
+                d_kf = q * f_n * (e_f * r)
+                d_ki = -q * i_n * (e_i * r)
                 d_kh = g * i_n * dg
-                grad_P[b, t, j0 + j] = d_kf
-                grad_P[b, t, H + j0 + j] = d_ki
-                grad_P[b, t, 2 * H + j0 + j] = d_kh
-                gb[0, j] += d_kf
-                gb[1, j] += d_ki
-                gb[2, j] += d_kh
+                d_f[j] = d_kf
+                d_i[j] = d_ki
+                d_h[j] = d_kh
+                gb_f[j] += d_kf
+                gb_i[j] += d_ki
+                gb_h[j] += d_kh
                 carry[j] = f_n * g
-        grad_h0[b, j0:j0 + n] = carry
-        for gate in range(3):
-            grad_bias_rows[b, gate * H + j0:gate * H + j0 + n] = gb[gate]
+        grad_h0[b, j0:j1] = carry
+        grad_bias_rows[b, j0:j1] = gb_f
+        grad_bias_rows[b, H + j0:H + j1] = gb_i
+        grad_bias_rows[b, 2 * H + j0:2 * H + j1] = gb_h
 
 
 _KERNELS = {"gru": (_gru_forward, _gru_backward), "lstm": (_lstm_forward, _lstm_backward)}
+_GATES = {"gru": 2, "lstm": 3}
 
 
 def fused_scan_supported(x: Tensor) -> bool:
@@ -225,8 +254,21 @@ def fused_scan_supported(x: Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
 
 
-def _threads() -> int:
-    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+def _numba_threads() -> int:
+    """Sets Numba's threads for the next kernel to torch's count (capped by Numba's pool).
+
+    The first call starts Numba's pool. With Numba's 'omp' threading layer that start calls
+    ``omp_set_num_threads(NUMBA_NUM_THREADS)`` in the OpenMP runtime torch uses too (both load
+    ``libgomp.so.1``), which silently raised ``torch.get_num_threads()`` from 1 to 2 while MKL
+    stayed at 1; torch.nn.GRU then trained 10x slower in the same process. So torch's count is
+    put back.
+    """
+    want = torch.get_num_threads()
+    threads = max(1, min(want, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
+    return threads
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -241,21 +283,38 @@ def _block(B: int, H: int, threads: int) -> int:
     return max(16, -(-H // splits))
 
 
+def _scan_forward(kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor):
+    """Runs the forward kernel on P (B, T, G*H); returns (out, h_last, block)."""
+    B, T, _ = P.shape
+    H = h0.shape[1]
+    threads = _numba_threads()
+    block = _block(B, H, threads)
+    out = P.new_empty(B, T, H)
+    h_last = P.new_empty(B, H)
+    _KERNELS[kind][0](_np(P), _np(bias), _np(h0), _np(lengths), block, _np(out), _np(h_last))
+    return out, h_last, block
+
+
+def _scan_backward(kind: str, block: int, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor,
+                   out: Tensor, grad_out: Tensor, grad_last: Tensor):
+    """Runs the backward kernel; returns (grad_P, grad_bias, grad_h0)."""
+    grad_P = torch.empty_like(P)
+    grad_bias_rows = P.new_empty(P.shape[0], P.shape[2])  # (B, G*H), summed over B below
+    grad_h0 = torch.empty_like(h0)
+    _numba_threads()
+    _KERNELS[kind][1](_np(P), _np(bias), _np(h0), _np(out), _np(lengths), block,
+                      _np(grad_out.contiguous()), _np(grad_last.contiguous()),
+                      _np(grad_P), _np(grad_bias_rows), _np(grad_h0))
+    return grad_P, grad_bias_rows.sum(0), grad_h0
+
+
 class _FusedScan(torch.autograd.Function):
     """(P, bias, h0, lengths) -> (out, h_last); see the module docstring."""
 
     @staticmethod
     def forward(ctx, kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor):
-        B, T, _ = P.shape
-        H = h0.shape[1]
-        threads = _threads()
-        numba.set_num_threads(threads)
-        block = _block(B, H, threads)
-        out = P.new_empty(B, T, H)
-        h_last = P.new_empty(B, H)
-        forward_kernel = _KERNELS[kind][0]
-        forward_kernel(_np(P), _np(bias), _np(h0), _np(lengths), block, _np(out), _np(h_last))
-        ctx.kind, ctx.block, ctx.threads = kind, block, threads
+        out, h_last, block = _scan_forward(kind, P, bias, h0, lengths)
+        ctx.kind, ctx.block = kind, block
         ctx.save_for_backward(P, bias, h0, lengths, out)
         return out, h_last
 
@@ -263,31 +322,83 @@ class _FusedScan(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_last: Tensor):
         P, bias, h0, lengths, out = ctx.saved_tensors
-        grad_P = torch.empty_like(P)
-        grad_bias_rows = P.new_empty(P.shape[0], P.shape[2])  # (B, G*H), summed over B below
-        grad_h0 = torch.empty_like(h0)
-        numba.set_num_threads(ctx.threads)
-        backward_kernel = _KERNELS[ctx.kind][1]
-        backward_kernel(_np(P), _np(bias), _np(h0), _np(out), _np(lengths), ctx.block,
-                        _np(grad_out.contiguous()), _np(grad_last.contiguous()),
-                        _np(grad_P), _np(grad_bias_rows), _np(grad_h0))
-        return None, grad_P, grad_bias_rows.sum(0), grad_h0, None
+        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, P, bias, h0, lengths,
+                                                    out, grad_out, grad_last)
+        return None, grad_P, grad_bias, grad_h0, None
 
 
-def _fused_scan(kind: str, gates: int, P: Tensor, bias: Tensor | None, h0: Tensor,
-                lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-    if not fused_scan_supported(P):
-        raise ValueError(f"the fused scan needs a CPU float32/float64 tensor, got {P.dtype} "
-                         f"on {P.device}")
-    B, T, GH = P.shape
-    if GH != gates * h0.shape[1]:
-        raise ValueError(f"P must have {gates} * H = {gates * h0.shape[1]} features, got {GH}")
-    if bias is None:
-        bias = P.new_zeros(GH)
+class _FusedLayer(torch.autograd.Function):
+    """(x, weight, bias, h0, lengths) -> (out, h_last): the input GEMM ``P = x @ weight.T`` and
+    the scan in one node, so the backward runs the kernel and then exactly the two GEMMs it
+    needs (dL/dx = dL/dP @ weight, dL/dweight = dL/dP.T @ x) on the flat (B*T, G*H) gradient."""
+
+    @staticmethod
+    def forward(ctx, kind: str, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
+                lengths: Tensor):
+        B, T, D = x.shape
+        x2 = x.reshape(B * T, D)
+        P = torch.mm(x2, weight.t()).view(B, T, -1)
+        bias_or_zeros = bias if bias is not None else P.new_zeros(P.shape[2])
+        out, h_last, block = _scan_forward(kind, P, bias_or_zeros, h0, lengths)
+        ctx.kind, ctx.block, ctx.has_bias = kind, block, bias is not None
+        ctx.save_for_backward(x2, weight, P, bias_or_zeros, h0, lengths, out)
+        return out, h_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor, grad_last: Tensor):
+        x2, weight, P, bias, h0, lengths, out = ctx.saved_tensors
+        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, P, bias, h0, lengths,
+                                                    out, grad_out, grad_last)
+        flat = grad_P.view(-1, grad_P.shape[2])
+        need = ctx.needs_input_grad
+        grad_x = torch.mm(flat, weight).view(*P.shape[:2], -1) if need[1] else None
+        grad_weight = torch.mm(flat.t(), x2) if need[2] else None
+        return (None, grad_x, grad_weight, grad_bias if ctx.has_bias else None, grad_h0, None)
+
+
+def _check(P_or_x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Rejects what the kernels cannot run; returns ``lengths`` as CPU int64 (T if None)."""
+    if not fused_scan_supported(P_or_x):
+        raise ValueError(f"the fused scan needs a CPU float32/float64 tensor, got "
+                         f"{P_or_x.dtype} on {P_or_x.device}")
     if lengths is None:
-        lengths = torch.full((B,), T, dtype=torch.int64)
-    return _FusedScan.apply(kind, P.contiguous(), bias.contiguous(), h0.contiguous(),
-                            lengths.to("cpu", torch.int64).contiguous())
+        return torch.full((P_or_x.shape[0],), P_or_x.shape[1], dtype=torch.int64)
+    return lengths.to("cpu", torch.int64).contiguous()
+
+
+def _fused_scan(kind: str, P: Tensor, bias: Tensor | None, h0: Tensor,
+                lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+    lengths = _check(P, lengths)
+    gates = _GATES[kind]
+    if P.shape[2] != gates * h0.shape[1]:
+        raise ValueError(f"P must have {gates} * H = {gates * h0.shape[1]} features, "
+                         f"got {P.shape[2]}")
+    if bias is None:
+        bias = P.new_zeros(P.shape[2])
+    return _FusedScan.apply(kind, P.contiguous(), bias.contiguous(), h0.contiguous(), lengths)
+
+
+def fused_layer(kind: str, x: Tensor, weight: Tensor, bias: Tensor | None, h0: Tensor,
+                lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One MinGRU (``kind="gru"``) or MinLSTM (``"lstm"``) layer on CPU: input GEMM + scan.
+
+    Equals ``min_gru_scan(x @ weight.T, bias, h0, lengths)`` (``min_lstm_scan`` for "lstm").
+
+    Args:
+        x: (B, T, D) input, batch first.
+        weight: (G*H, D), G = 2 (gru) or 3 (lstm).
+        bias: (G*H,) or None.
+        h0: (B, H).
+        lengths: (B,) ints in [1, T], or None for full sequences.
+    """
+    lengths = _check(x, lengths)
+    gates = _GATES[kind]
+    if weight.shape[0] != gates * h0.shape[1]:
+        raise ValueError(f"weight must have {gates} * H = {gates * h0.shape[1]} rows, "
+                         f"got {weight.shape[0]}")
+    return _FusedLayer.apply(kind, x, weight, None if bias is None else bias.contiguous(),
+                             h0.contiguous(), lengths)
 
 
 def min_gru_scan(P: Tensor, bias: Tensor | None, h0: Tensor,
@@ -307,7 +418,7 @@ def min_gru_scan(P: Tensor, bias: Tensor | None, h0: Tensor,
         ``(out, h_last)``: (B, T, H) states (0 at padded steps) and (B, H) each sequence's state
         after its last real step.
     """
-    return _fused_scan("gru", 2, P, bias, h0, lengths)
+    return _fused_scan("gru", P, bias, h0, lengths)
 
 
 def min_lstm_scan(P: Tensor, bias: Tensor | None, h0: Tensor,
@@ -318,7 +429,7 @@ def min_lstm_scan(P: Tensor, bias: Tensor | None, h0: Tensor,
     ``f_n = f / (f + i)``, ``i_n = i / (f + i)``, ``h_t = f_n * h_{t-1} + i_n * g(k_h)``.
     Arguments and returns as :func:`min_gru_scan` with 3H features in ``P``.
     """
-    return _fused_scan("lstm", 3, P, bias, h0, lengths)
+    return _fused_scan("lstm", P, bias, h0, lengths)
 
 
 def sequential_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
