@@ -1,0 +1,153 @@
+"""The compiled backend's LSTM loops (seqlab.nn.lstm_loop): the hand-written backward against
+autograd through the reference loop, for the C kernels and their PyTorch-op fallback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import seqlab.nn as snn
+from seqlab.nn import lstm_loop
+from seqlab.nn.recurrent import unroll as reference_unroll
+
+# B = 7 (not a multiple of the GEMM's 6-row block), H = 5 (4H = 20: a partial GEMM panel)
+T, B, D, H = 6, 7, 3, 5
+LENGTHS = torch.tensor([6, 2, 5, 1, 6, 3, 4])
+
+
+@pytest.fixture(params=["c", "torch"])
+def kernels(request, monkeypatch):
+    """Runs a test with the C kernels, then with the PyTorch-op fallback."""
+    if request.param == "c":
+        if lstm_loop.c_library() is None:
+            pytest.skip("no C compiler here: the fallback is what runs")
+    else:
+        monkeypatch.setattr(lstm_loop, "_library_cache", [None])
+    return request.param
+
+
+def make_cell(kind: str, dtype=torch.float64):
+    torch.manual_seed(0)
+    if kind == "lstm":
+        return snn.LSTMCell(D, H, dtype=dtype)
+    cell = snn.LayerNormLSTMCell(D, H, dtype=dtype)
+    with torch.no_grad():  # gains and shifts away from their 1 / 0 start
+        for p in (cell.ln_ih.weight, cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias):
+            p.add_(0.3 * torch.randn_like(p))
+    return cell
+
+
+def run(unroll, cell, x, state, mask, reverse):
+    """Outputs and the gradients of a random loss w.r.t. x, state and every parameter."""
+    x = x.clone().requires_grad_()
+    state = tuple(s.clone().requires_grad_() for s in state)
+    out, (h, c) = unroll(cell, x, state, mask, reverse)
+    g = torch.Generator().manual_seed(1)
+    loss = sum((t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum() for t in (out, h, c))
+    params = [p for p in cell.parameters()]
+    grads = torch.autograd.grad(loss, [x, *state, *params])
+    return [out, h, c, *grads]
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("with_mask", [False, True], ids=["full", "mask"])
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+def test_hand_written_backward_equals_autograd_of_reference(kernels, kind, with_mask, reverse):
+    cell = make_cell(kind)
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(T, B, D, generator=g, dtype=torch.float64)
+    state = (torch.randn(B, H, generator=g, dtype=torch.float64),
+             torch.randn(B, H, generator=g, dtype=torch.float64))
+    mask = (torch.arange(T).unsqueeze(1) < LENGTHS).unsqueeze(-1) if with_mask else None
+    ours = run(lstm_loop.unroll, cell, x, state, mask, reverse)
+    ref = run(reference_unroll, cell, x, state, mask, reverse)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
+    if with_mask:  # padded steps output 0
+        assert (ours[0][~mask.expand(T, B, H)] == 0).all()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+def test_gradcheck(kernels, kind):
+    cell = make_cell(kind)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(4, 3, D, generator=g, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(3, H, generator=g, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(3, H, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1], [1, 0, 1], [1, 0, 0], [1, 0, 1]], dtype=torch.bool)
+    mask = mask.unsqueeze(-1)
+    params = list(cell.parameters())
+
+    def f(x, h0, c0, *_):
+        out, (h, c) = lstm_loop.unroll(cell, x, (h0, c0), mask, True)
+        return out, h, c
+
+    assert torch.autograd.gradcheck(f, (x, h0, c0, *params))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+def test_float32_and_inference_path(kernels, kind):
+    cell = make_cell(kind, torch.float32)
+    x = torch.randn(T, B, D)
+    state = (torch.randn(B, H), torch.randn(B, H))
+    mask = (torch.arange(T).unsqueeze(1) < LENGTHS).unsqueeze(-1)
+    ours = run(lstm_loop.unroll, cell, x, state, mask, False)
+    ref = run(reference_unroll, cell, x, state, mask, False)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+    with torch.no_grad():  # no autograd: one scratch slot per step buffer
+        out, (h, c) = lstm_loop.unroll(cell, x, state, mask, True)
+        ref_out, (ref_h, ref_c) = reference_unroll(cell, x, state, mask, True)
+    for a, b in zip((out, h, c), (ref_out, ref_h, ref_c)):
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-4)
+
+
+def test_weights_changed_in_place_are_seen(kernels):
+    """The recurrent weights are packed for the GEMM: updates in place (optimizer steps, and
+    writes through .data, which do not bump the version counter) must show."""
+    layer = snn.LSTM(D, H, backend="compiled", dtype=torch.float64)
+    ref = snn.LSTM(D, H, backend="reference", dtype=torch.float64)
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
+    for _ in range(3):
+        ref.load_state_dict(layer.state_dict())
+        out = layer(x)[0]
+        torch.testing.assert_close(out, ref(x)[0], atol=1e-12, rtol=1e-10)
+        optimizer.zero_grad()
+        out.pow(2).sum().backward()
+        optimizer.step()
+    layer.cells[0].weight_hh.data.mul_(-1)
+    with torch.no_grad():
+        ref.load_state_dict(layer.state_dict())
+        torch.testing.assert_close(layer(x)[0], ref(x)[0], atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 20), (6, 13, 17), (20, 40, 32)])
+def test_c_gemm_equals_matmul(dtype, shape):
+    lib = lstm_loop.c_library()
+    if lib is None:
+        pytest.skip("no C compiler here")
+    rows, K, N = shape
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(rows, K, generator=g, dtype=dtype)
+    M = torch.randn(K, N, generator=g, dtype=dtype)
+    k = lstm_loop.kernels_for(a)
+    out = torch.full((rows, N), float("nan"), dtype=dtype)
+    panels = lstm_loop._panels(M, k.panel)  # kept alive: C gets its address
+    k.gemm(rows, K, N, a.data_ptr(), panels.data_ptr(), out.data_ptr())
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(out, a @ M, atol=tol, rtol=tol)
+
+
+def test_without_c_compiler_the_fallback_runs(monkeypatch):
+    monkeypatch.setattr(lstm_loop, "_library_cache", [])
+    monkeypatch.setenv("SEQLAB_NO_C_KERNELS", "1")
+    assert lstm_loop.c_library() is None
+    assert lstm_loop.kernels_for(torch.zeros(1)) is lstm_loop._TorchKernels
+    layer = snn.LSTM(D, H, backend="compiled", dtype=torch.float64)
+    ref = snn.LSTM(D, H, backend="reference", dtype=torch.float64)
+    ref.load_state_dict(layer.state_dict())
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    torch.testing.assert_close(layer(x, lengths=LENGTHS)[0], ref(x, lengths=LENGTHS)[0])
+    assert layer.backend_used == "compiled"
