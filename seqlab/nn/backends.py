@@ -4,9 +4,10 @@
   cuDNN on GPU), fed the layer's own Parameters in torch's order; lengths go through
   ``pack_padded_sequence``. Nothing is copied, so its cost is the kernel's.
 * ``compiled_unroll``: any cell. The input projection of all steps is one GEMM
-  (``cell.project_input`` on (T, B, D)). Cells with a pointwise kernel in ``compiled.py`` then
-  run as one autograd node per direction (fused gate arithmetic, one GEMM for dW_hh); other
-  cells run ``torch.compile(cell.recur)`` step by step. If torch.compile cannot work here (no
+  (``cell.project_input`` on (T, B, D)). LSTM and LayerNorm-LSTM cells then run their whole
+  time loop in C with a hand-written backward (``lstm_loop.py``); GRU, SimpleGRU and RNN cells
+  run as one autograd node per direction with torch.compile'd gate kernels (``compiled.py``);
+  other cells run ``torch.compile(cell.recur)`` step by step. If torch.compile cannot work here (no
   C compiler...), it logs why once and runs the reference loop.
 """
 

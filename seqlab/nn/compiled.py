@@ -1,7 +1,10 @@
 """The ``compiled`` backend: a whole direction of a layer as one autograd node.
 
-For one direction of one layer, with ``xw = x @ W_ih.T + b_ih`` already computed for all steps
-(one GEMM, outside this module)::
+LSTMCell (without ``proj_size``) and LayerNormLSTMCell run in :mod:`seqlab.nn.lstm_loop`: the
+whole time loop in a small C file (own GEMM for ``h @ W_hh.T``, fused gate kernels, a
+hand-written backward), built with the system's C compiler, with a PyTorch-op fallback.
+GRUCell, SimpleGRUCell and RNNCell run here. For one direction of one layer, with
+``xw = x @ W_ih.T + b_ih`` already computed for all steps (one GEMM, outside this module)::
 
     forward,  each t:   hw_t = h_{t-1} @ W_hh.T + b_hh               (GEMM, B x H by H x G)
                         state_t, out_t = kernel(xw_t, hw_t, mask_t, state_{t-1}, extra)
@@ -12,8 +15,9 @@ For one direction of one layer, with ``xw = x @ W_ih.T + b_ih`` already computed
 ``kernel`` is the cell's pointwise gate arithmetic (a pure function in :data:`KERNELS`), fused
 by ``torch.compile`` into one loop in the forward and one in the backward (its ``vjp``). This
 is how the native kernels work too: only the small recurrent GEMM stays inside the time loop.
-On CPU in float32 every GEMM goes through oneDNN (as torch.nn.LSTM's kernel does); MKL's GEMM,
-which ``F.linear`` uses, is 2-3x slower at these sizes on the AMD machine we measure on.
+On CPU in float32 the per-step GEMMs and the input projection go through oneDNN (as
+torch.nn.LSTM's kernel does); the weight gradients ``dY.T @ X`` use ``torch.mm``, which takes
+the transposed operand without the copy oneDNN needs (1.5x faster at T*B = 700, 4H = 800).
 Cells without a kernel here go through ``torch.compile`` of ``cell.recur`` (see backends.py).
 The node is differentiable once (no double backward).
 """
@@ -160,7 +164,7 @@ def _dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 class _Linear(torch.autograd.Function):
-    """``x @ W.T + b`` over (..., D) whose forward and backward GEMMs all go through _dense."""
+    """``x @ W.T + b`` over (..., D): forward and d x through _dense, d W through torch.mm."""
 
     @staticmethod
     def forward(ctx, x: Tensor, W: Tensor, bias: Tensor | None) -> Tensor:

@@ -13,7 +13,8 @@ shapes with ``batch_first=True`` by default:
 
 Backends (``backend=``): ``reference`` (the per-step loop over the cells, ground truth),
 ``fused`` (PyTorch's native kernels, plain cells only), ``compiled`` (any cell, input
-projection hoisted, the step through ``torch.compile``) and ``auto`` (fused where it can,
+projection hoisted; LSTM cells as a C time loop with a hand-written backward, the others
+through ``torch.compile``) and ``auto`` (fused where it can,
 else compiled). ``layer.backend_used`` says which one runs.
 """
 
