@@ -3,15 +3,18 @@
 Both libraries train in this process on the same in-memory corpus (a list of token lists) with
 identical hyperparameters; each fit is timed end to end (vocabulary + training) and the corpus
 words processed (raw tokens x epochs) are divided by that wall time. Runs alternate between the
-two libraries. Repeat ``r`` uses seed ``--seed + r`` for both; the best time is reported, and
-for quality each library's mean and sample standard deviation over the seeds and the difference
-of the means, because on a corpus this small one seed moves SimLex/WordSim rho by several
-points: a difference is only meaningful relative to that spread.
+two libraries. Seed ``--seed + r`` (``r < --seeds``) is used by both; the best time is reported,
+and for quality each library's mean with its standard error over the seeds, the difference of
+the means with its standard error and Welch's two-sample t-test, because on a corpus this small
+one seed moves SimLex/WordSim rho by several points: a difference is only meaningful relative to
+that spread. ``--jsonl`` appends one record per fit, so that seeds can be split over several
+short runs and summarised together with ``--summarize``.
 Both sets of vectors are scored by the same evaluator (seqlab's, which tests show equal to
 gensim's ``evaluate_word_analogies``/``evaluate_word_pairs``): questions-words 3CosAdd accuracy
 over the 30,000 most frequent words, and Spearman rho on WordSim-353 and SimLex-999.
 
     flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/embeddings.py --workers 1
+    .venv/bin/python benchmarks/embeddings.py --summarize a.jsonl b.jsonl --corpus mix --workers 1
 
 Corpora (``--corpus``): ``ptb`` = PTB train (887,521 tokens without ``<eos>``); ``mix`` = PTB
 train + WikiText-2 valid+test + Multi30k train.en + CoNLL-2003 eng.train tokens, lower-cased
@@ -132,7 +135,8 @@ def quality(wv, analogy_dir: Path) -> dict:
 def summarize(records: list[dict]) -> list[str]:
     """Table rows from per-fit records (one dict per fit, possibly from several runs).
 
-    words/s: the best fit of each library; quality: mean +- standard error of the mean over the
+    words/s: the best fit of each library (ratio = seqlab / gensim); CPU-time ratio: gensim's
+    least CPU seconds per fit / seqlab's; quality: mean +- standard error of the mean over the
     seeds, seqlab's mean minus gensim's, and Welch's two-sample t-test on that difference (t and
     two-sided p): a |t| near 2 or more is a difference the seed-to-seed spread does not explain.
     """
@@ -147,7 +151,11 @@ def summarize(records: list[dict]) -> list[str]:
             continue
         n_words = mine[0]["tokens"] * mine[0]["epochs"]
         ws, wg = (n_words / min(r["seconds"] for r in by[lib]) for lib in ("seqlab", "gensim"))
-        cells = [f"{len(by['seqlab'])} / {len(by['gensim'])}"]
+        # CPU seconds of the process per fit (all threads): the work each library needs, less
+        # sensitive than wall time to other jobs on a shared machine
+        cs, cg = (min(r.get("cpu_seconds", float("nan")) for r in by[lib])
+                  for lib in ("seqlab", "gensim"))
+        cells = [f"{cg / cs:.2f}", f"{len(by['seqlab'])} / {len(by['gensim'])}"]
         for key, scale, fmt in (("analogy", 1.0, ".2f"), ("ws353", 100.0, ".1f"),
                                 ("simlex", 100.0, ".1f")):
             s = scale * np.array([r[key] for r in by["seqlab"]])
@@ -166,9 +174,9 @@ def summarize(records: list[dict]) -> list[str]:
     return rows
 
 
-HEADER = ("| setting | seqlab words/s | gensim words/s | ratio | seeds | analogy % seqlab / gensim "
-          "(diff) | WS-353 rho seqlab / gensim (diff) | SimLex rho seqlab / gensim (diff) |\n"
-          "|---|---|---|---|---|---|---|---|")
+HEADER = ("| setting | seqlab words/s | gensim words/s | ratio | CPU-time ratio | seeds | analogy "
+          "% seqlab / gensim (diff) | WS-353 rho seqlab / gensim (diff) | SimLex rho seqlab "
+          "/ gensim (diff) |\n|---|---|---|---|---|---|---|---|---|")
 
 
 def main() -> None:
