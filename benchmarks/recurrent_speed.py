@@ -10,6 +10,7 @@ Other sections (e.g. the scan backend's MinGRU vs GRU) register in ``SECTIONS``:
 function ``section(args) -> list[Row]``.
 
     python benchmarks/recurrent_speed.py [--device cuda] [--repeats 7] [--quick]
+        [--models LSTM,GRU] [--configs 0,2] [--sections recurrent] [--clock cpu]
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter  # set by --clock
+
+
 def time_pair(ours: Callable, peer: Callable, repeats: int, device: torch.device):
     """Median seconds of ``ours()`` and ``peer()``, run alternately after a warm-up."""
     for fn in (ours, peer, ours, peer):
@@ -64,10 +69,10 @@ def time_pair(ours: Callable, peer: Callable, repeats: int, device: torch.device
     a, b = [], []
     for _ in range(repeats):
         for fn, out in ((ours, a), (peer, b)):
-            start = time.perf_counter()
+            start = clock()
             fn()
             _sync(device)
-            out.append(time.perf_counter() - start)
+            out.append(clock() - start)
     return statistics.median(a), statistics.median(b)
 
 
@@ -87,7 +92,7 @@ def recurrent_section(args) -> list[Row]:
     rows = []
     for model in args.models:
         torch_cls, seqlab_cls = MODELS[model]
-        for B, T, H, L in CONFIGS[:1] if args.quick else CONFIGS:
+        for B, T, H, L in CONFIGS[:1] if args.quick else [CONFIGS[i] for i in args.configs]:
             torch.manual_seed(0)
             peer = torch_cls(H, H, L, batch_first=True, device=device)
             x = torch.randn(B, T, H, device=device, requires_grad=True)
@@ -188,6 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: "
                         "torch's own choice)")
     parser.add_argument("--quick", action="store_true", help="first config only")
+    parser.add_argument("--configs", default=",".join(map(str, range(len(CONFIGS)))),
+                        type=lambda s: [int(i) for i in s.split(",")],
+                        help="comma-separated indices into (B, T, H, L) = " + ", ".join(
+                            f"{i}: {c}" for i, c in enumerate(CONFIGS)) + " (default: all)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: perf_counter (default); cpu: process CPU time, which a "
+                        "machine shared with other jobs disturbs less (use with --threads 1)")
     names = [section.__name__.removesuffix("_section") for section in SECTIONS]
     parser.add_argument("--sections", default=",".join(names), type=lambda s: s.split(","),
                         help=f"comma-separated subset of {names} (default: all)")
@@ -198,9 +210,13 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models:
         if model not in MODELS:
             parser.error(f"--models: expected names from {list(MODELS)}, got {model!r}")
+    if any(not 0 <= i < len(CONFIGS) for i in args.configs):
+        parser.error(f"--configs: indices in [0, {len(CONFIGS)}), got {args.configs}")
+    global clock
+    clock = CLOCKS[args.clock]
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(machine_line(args.device))
+    print(machine_line(args.device) + f", clock {args.clock}")
     print("peer = torch.nn with the same sizes (plain LSTM/GRU for the custom cells); "
           "ratio = seqlab / peer (higher is better)")
     print(HEADER)
