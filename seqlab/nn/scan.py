@@ -25,6 +25,8 @@ no vector math library here; float64 uses ``math.exp``.
 from __future__ import annotations
 
 import math
+import mmap
+import threading
 
 import numba
 import numpy as np
@@ -78,8 +80,13 @@ def _exp_overload(x):
 # steps inside. The unit loops read 1-D row slices (P[b, t, j0:j1], ...): indexed by the loop
 # counter alone, LLVM vectorises them (8 floats per AVX2 instruction, exp included); indexing the
 # 3-D arrays with j0 + j instead kept them scalar (4x slower forward, 4x slower backward).
+#
+# The forward kernels overwrite P with what the backward needs ("gates"), so the backward runs
+# no exp and (MinGRU) no division. The candidate h_tilde = g(k_h) > 0 is stored with its branch
+# in the sign: +h_tilde where k_h >= 0 (g' = 1), -sigmoid(k_h) where k_h < 0 (g' = s (1 - s)).
 @njit(**_JIT)
 def _gru_forward(P, bias, h0, lengths, block, out, h_last):
+    """P (B, T, 2H) in: k_z, k_h without bias; out: z, signed h_tilde."""
     B, T, H2 = P.shape
     H = H2 // 2
     nb = (H + block - 1) // block
@@ -98,46 +105,46 @@ def _gru_forward(P, bias, h0, lengths, block, out, h_last):
             for j in range(j1 - j0):
                 k_h = p_h[j] + b_h[j]
                 z = one / (one + _exp(-(p_z[j] + b_z[j])))
-                h_tilde = k_h + half if k_h >= 0 else one / (one + _exp(-k_h))
+                s = one / (one + _exp(-k_h))
+                h_tilde = k_h + half if k_h >= 0 else s
                 h[j] = h_prev[j] + z * (h_tilde - h_prev[j])  # (1 - z) h_prev + z h_tilde
+                p_z[j] = z
+                p_h[j] = k_h + half if k_h >= 0 else -s
         h_last[b, j0:j1] = out[b, L - 1, j0:j1]
         for t in range(L, T):
             out[b, t, j0:j1] = 0
 
 
 @njit(**_JIT)
-def _gru_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
+def _gru_backward(G, h0, out, lengths, block, grad_out, grad_last,
                   grad_P, grad_bias_rows, grad_h0):
-    B, T, H2 = P.shape
+    B, T, H2 = G.shape
     H = H2 // 2
     nb = (H + block - 1) // block
-    one = np.ones(1, P.dtype)[0]
-    half = one / 2
+    one = np.ones(1, G.dtype)[0]
     for task in prange(B * nb):
         b = task // nb
         j0 = (task % nb) * block
         j1 = min(j0 + block, H)
-        b_z, b_h = bias[j0:j1], bias[H + j0:H + j1]
         carry = grad_last[b, j0:j1].copy()  # a_{t+1} * g_{t+1}
-        gb_z = np.zeros(j1 - j0, P.dtype)
-        gb_h = np.zeros(j1 - j0, P.dtype)
+        gb_z = np.zeros(j1 - j0, G.dtype)
+        gb_h = np.zeros(j1 - j0, G.dtype)
         L = lengths[b]
         for t in range(L, T):
             grad_P[b, t, j0:j1] = 0
             grad_P[b, t, H + j0:H + j1] = 0
         for step in range(L):
             t = L - 1 - step  # counted up: Numba vectorises the inner loop only this way
-            p_z, p_h = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
+            g_z, g_h = G[b, t, j0:j1], G[b, t, H + j0:H + j1]
             h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
             g_out = grad_out[b, t, j0:j1]
             d_z, d_h = grad_P[b, t, j0:j1], grad_P[b, t, H + j0:H + j1]
             for j in range(j1 - j0):
-                k_h = p_h[j] + b_h[j]
-                z = one / (one + _exp(-(p_z[j] + b_z[j])))
-                s = one / (one + _exp(-k_h))
-                positive = k_h >= 0
-                h_tilde = k_h + half if positive else s
-                dg = one if positive else s * (one - s)
+                z = g_z[j]
+                v = g_h[j]
+                positive = v > 0
+                h_tilde = v if positive else -v
+                dg = one if positive else h_tilde * (one - h_tilde)
                 g = g_out[j] + carry[j]
                 d_kz = g * (h_tilde - h_prev[j]) * z * (one - z)
                 d_kh = g * z * dg
@@ -157,6 +164,7 @@ def _gru_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
 # _exp clamps its argument to [-87, 88] (float32), so 2 + e_f + e_i < 3.4e38 stays finite.
 @njit(**_JIT)
 def _lstm_forward(P, bias, h0, lengths, block, out, h_last):
+    """P (B, T, 3H) in: k_f, k_i, k_h without bias; out: e_f, e_i, signed h_tilde."""
     B, T, H3 = P.shape
     H = H3 // 3
     nb = (H + block - 1) // block
@@ -179,54 +187,55 @@ def _lstm_forward(P, bias, h0, lengths, block, out, h_last):
                 e_i = _exp(-(p_i[j] + b_i[j]))
                 r = one / (two + e_f + e_i)
                 k_h = p_h[j] + b_h[j]
-                h_tilde = k_h + half if k_h >= 0 else one / (one + _exp(-k_h))
+                s = one / (one + _exp(-k_h))
+                h_tilde = k_h + half if k_h >= 0 else s
                 h[j] = (one + e_i) * r * h_prev[j] + (one + e_f) * r * h_tilde
+                p_f[j] = e_f
+                p_i[j] = e_i
+                p_h[j] = k_h + half if k_h >= 0 else -s
         h_last[b, j0:j1] = out[b, L - 1, j0:j1]
         for t in range(L, T):
             out[b, t, j0:j1] = 0
 
 
 @njit(**_JIT)
-def _lstm_backward(P, bias, h0, out, lengths, block, grad_out, grad_last,
+def _lstm_backward(G, h0, out, lengths, block, grad_out, grad_last,
                    grad_P, grad_bias_rows, grad_h0):
-    B, T, H3 = P.shape
+    B, T, H3 = G.shape
     H = H3 // 3
     nb = (H + block - 1) // block
-    one = np.ones(1, P.dtype)[0]
-    half = one / 2
+    one = np.ones(1, G.dtype)[0]
     two = one + one
     for task in prange(B * nb):
         b = task // nb
         j0 = (task % nb) * block
         j1 = min(j0 + block, H)
-        b_f, b_i, b_h = bias[j0:j1], bias[H + j0:H + j1], bias[2 * H + j0:2 * H + j1]
         carry = grad_last[b, j0:j1].copy()
-        gb_f = np.zeros(j1 - j0, P.dtype)
-        gb_i = np.zeros(j1 - j0, P.dtype)
-        gb_h = np.zeros(j1 - j0, P.dtype)
+        gb_f = np.zeros(j1 - j0, G.dtype)
+        gb_i = np.zeros(j1 - j0, G.dtype)
+        gb_h = np.zeros(j1 - j0, G.dtype)
         L = lengths[b]
         for t in range(L, T):
             for gate in range(3):
                 grad_P[b, t, gate * H + j0:gate * H + j1] = 0
         for step in range(L):
             t = L - 1 - step
-            p_f, p_i = P[b, t, j0:j1], P[b, t, H + j0:H + j1]
-            p_h = P[b, t, 2 * H + j0:2 * H + j1]
+            g_f, g_i = G[b, t, j0:j1], G[b, t, H + j0:H + j1]
+            g_h = G[b, t, 2 * H + j0:2 * H + j1]
             h_prev = out[b, t - 1, j0:j1] if t > 0 else h0[b, j0:j1]
             g_out = grad_out[b, t, j0:j1]
             d_f, d_i = grad_P[b, t, j0:j1], grad_P[b, t, H + j0:H + j1]
             d_h = grad_P[b, t, 2 * H + j0:2 * H + j1]
             for j in range(j1 - j0):
-                e_f = _exp(-(p_f[j] + b_f[j]))
-                e_i = _exp(-(p_i[j] + b_i[j]))
+                e_f = g_f[j]
+                e_i = g_i[j]
                 r = one / (two + e_f + e_i)
                 f_n = (one + e_i) * r
                 i_n = (one + e_f) * r
-                k_h = p_h[j] + b_h[j]
-                s = one / (one + _exp(-k_h))
-                positive = k_h >= 0
-                h_tilde = k_h + half if positive else s
-                dg = one if positive else s * (one - s)
+                v = g_h[j]
+                positive = v > 0
+                h_tilde = v if positive else -v
+                dg = one if positive else h_tilde * (one - h_tilde)
                 g = g_out[j] + carry[j]
                 q = g * (h_prev[j] - h_tilde)  # dL/df_n
                 d_kf = q * f_n * (e_f * r)
@@ -284,25 +293,66 @@ def _block(B: int, H: int, threads: int) -> int:
 
 
 def _scan_forward(kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor):
-    """Runs the forward kernel on P (B, T, G*H); returns (out, h_last, block)."""
+    """Runs the forward kernel on P (B, T, G*H), which it overwrites with the gates.
+
+    Returns ``(out, h_last, block)``.
+    """
     B, T, _ = P.shape
     H = h0.shape[1]
     threads = _numba_threads()
     block = _block(B, H, threads)
-    out = P.new_empty(B, T, H)
+    out = _empty((B, T, H), P.dtype)
     h_last = P.new_empty(B, H)
     _KERNELS[kind][0](_np(P), _np(bias), _np(h0), _np(lengths), block, _np(out), _np(h_last))
     return out, h_last, block
 
 
-def _scan_backward(kind: str, block: int, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor,
+# Large buffers (P, the states, dL/dP, dL/dx: 32-100 MB each at T = 2048) are fresh memory
+# on every call, and a fresh 64 MB tensor costs ~16k page faults here (a VM): ~40 ms, 10-15% of a
+# whole training step. Mapped with transparent huge pages (madvise mode on Linux) the same buffer
+# takes 32 faults. dL/dP is used only inside the backward (kernel, GEMMs, bias sum), so one
+# buffer per thread serves every call.
+_HUGE_MIN = 1 << 21  # bytes
+_WORKSPACE = threading.local()
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """``torch.empty(shape, dtype=dtype)`` on CPU, in huge pages when large (Linux)."""
+    n = math.prod(shape)
+    size = n * torch.empty((), dtype=dtype).element_size()
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if size < _HUGE_MIN or advice is None:
+        return torch.empty(shape, dtype=dtype)
+    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        buf.madvise(advice)
+    except OSError:  # THP off in this kernel: plain pages, still correct
+        pass
+    return torch.frombuffer(buf, dtype=dtype, count=n).view(shape)
+
+
+def _grad_buffer(like: Tensor) -> Tensor:
+    n = like.numel()
+    if n * like.element_size() < _HUGE_MIN:
+        return torch.empty_like(like)
+    buf = getattr(_WORKSPACE, "buf", None)
+    if buf is None or buf.dtype != like.dtype or buf.numel() < n:
+        _WORKSPACE.buf = None  # free the old one first
+        buf = _WORKSPACE.buf = _empty((n,), like.dtype)
+    return buf[:n].view(like.shape)
+
+
+def _scan_backward(kind: str, block: int, G: Tensor, h0: Tensor, lengths: Tensor,
                    out: Tensor, grad_out: Tensor, grad_last: Tensor):
-    """Runs the backward kernel; returns (grad_P, grad_bias, grad_h0)."""
-    grad_P = torch.empty_like(P)
-    grad_bias_rows = P.new_empty(P.shape[0], P.shape[2])  # (B, G*H), summed over B below
+    """Runs the backward kernel on the forward's gates G; returns (grad_P, grad_bias, grad_h0).
+
+    ``grad_P`` may be the thread's workspace: use it before the next backward.
+    """
+    grad_P = _grad_buffer(G)
+    grad_bias_rows = G.new_empty(G.shape[0], G.shape[2])  # (B, G*H), summed over B below
     grad_h0 = torch.empty_like(h0)
     _numba_threads()
-    _KERNELS[kind][1](_np(P), _np(bias), _np(h0), _np(out), _np(lengths), block,
+    _KERNELS[kind][1](_np(G), _np(h0), _np(out), _np(lengths), block,
                       _np(grad_out.contiguous()), _np(grad_last.contiguous()),
                       _np(grad_P), _np(grad_bias_rows), _np(grad_h0))
     return grad_P, grad_bias_rows.sum(0), grad_h0
@@ -313,23 +363,25 @@ class _FusedScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tensor):
-        out, h_last, block = _scan_forward(kind, P, bias, h0, lengths)
+        gates = P.detach().clone()  # the kernel overwrites it; P is the caller's
+        out, h_last, block = _scan_forward(kind, gates, bias, h0, lengths)
         ctx.kind, ctx.block = kind, block
-        ctx.save_for_backward(P, bias, h0, lengths, out)
+        ctx.save_for_backward(gates, h0, lengths, out)
         return out, h_last
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_last: Tensor):
-        P, bias, h0, lengths, out = ctx.saved_tensors
-        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, P, bias, h0, lengths,
+        gates, h0, lengths, out = ctx.saved_tensors
+        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, gates, h0, lengths,
                                                     out, grad_out, grad_last)
-        return None, grad_P, grad_bias, grad_h0, None
+        return None, grad_P.clone(), grad_bias, grad_h0, None
 
 
 class _FusedLayer(torch.autograd.Function):
     """(x, weight, bias, h0, lengths) -> (out, h_last): the input GEMM ``P = x @ weight.T`` and
-    the scan in one node, so the backward runs the kernel and then exactly the two GEMMs it
+    the scan in one node. The forward kernel turns P into the gates in place (no second buffer);
+    the backward runs the kernel into the reused dL/dP buffer and then exactly the two GEMMs it
     needs (dL/dx = dL/dP @ weight, dL/dweight = dL/dP.T @ x) on the flat (B*T, G*H) gradient."""
 
     @staticmethod
@@ -337,22 +389,26 @@ class _FusedLayer(torch.autograd.Function):
                 lengths: Tensor):
         B, T, D = x.shape
         x2 = x.reshape(B * T, D)
-        P = torch.mm(x2, weight.t()).view(B, T, -1)
+        P = _empty((B, T, weight.shape[0]), x.dtype)
+        torch.mm(x2, weight.t(), out=P.view(B * T, -1))
         bias_or_zeros = bias if bias is not None else P.new_zeros(P.shape[2])
         out, h_last, block = _scan_forward(kind, P, bias_or_zeros, h0, lengths)
         ctx.kind, ctx.block, ctx.has_bias = kind, block, bias is not None
-        ctx.save_for_backward(x2, weight, P, bias_or_zeros, h0, lengths, out)
+        ctx.save_for_backward(x2, weight, P, h0, lengths, out)
         return out, h_last
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_last: Tensor):
-        x2, weight, P, bias, h0, lengths, out = ctx.saved_tensors
-        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, P, bias, h0, lengths,
+        x2, weight, gates, h0, lengths, out = ctx.saved_tensors
+        grad_P, grad_bias, grad_h0 = _scan_backward(ctx.kind, ctx.block, gates, h0, lengths,
                                                     out, grad_out, grad_last)
         flat = grad_P.view(-1, grad_P.shape[2])
         need = ctx.needs_input_grad
-        grad_x = torch.mm(flat, weight).view(*P.shape[:2], -1) if need[1] else None
+        grad_x = None
+        if need[1]:
+            grad_x = _empty((*gates.shape[:2], weight.shape[1]), flat.dtype)
+            torch.mm(flat, weight, out=grad_x.view(flat.shape[0], -1))
         grad_weight = torch.mm(flat.t(), x2) if need[2] else None
         return (None, grad_x, grad_weight, grad_bias if ctx.has_bias else None, grad_h0, None)
 
