@@ -91,6 +91,9 @@ def bench_length(T: int, args, device: torch.device) -> list[tuple[str, float, f
     for train, infer in jobs.values():  # warm-up: Numba compile, allocator, caches
         train()
         infer()
+    if torch.get_num_threads() != args.threads:  # see seqlab.nn.scan._numba_threads
+        raise SystemExit(f"torch runs {torch.get_num_threads()} threads after the warm-up, "
+                         f"not --threads {args.threads}: the timings would not compare")
     for _ in range(args.repeats):
         for name, (train, infer) in jobs.items():
             best[name][0] = min(best[name][0], run(train))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -135,3 +139,15 @@ def test_logspace_scan_long_sequence_stays_accurate():
     # the guard matters: one chunk over all T leaves a* near -1e5, where float32 keeps no digits
     unchunked = logspace_scan(log_a, log_b, h0, chunk_size=T)
     assert not torch.allclose(unchunked, want, rtol=2e-4, atol=2e-4)
+
+
+def test_numba_pool_start_keeps_torch_threads():
+    """Numba's 'omp' pool start used to raise torch's thread count (1 -> 2) behind its back."""
+    code = ("import torch; torch.set_num_threads(1)\n"
+            "from seqlab.nn import MinGRU\n"
+            "MinGRU(3, 4)(torch.randn(2, 5, 3))[0].sum().backward()\n"
+            "print(torch.get_num_threads())\n")
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=300, check=True)
+    assert done.stdout.split() == ["1"]
