@@ -7,16 +7,20 @@ Three ways to run it, all over time dimension 1 (batch first):
   appendix's log-space code): ``log h_t = a*_t + logcumsumexp(log b - a*)_t`` with
   ``a*_t = cumsum(log a)_t``. Run in chunks of ``chunk_size`` steps with the state carried
   between chunks, so ``a*`` stays small and sequences of any length (T = 100k) stay finite.
-* ``min_gru_scan`` / ``min_lstm_scan``: the fast CPU path. One autograd Function per model takes
-  the input projection ``P = x @ W.T`` (B, T, G*H), adds the bias, computes the gates and runs
-  the recurrence inside one Numba kernel, parallel over (sequence, block of units) and looping
-  over T in compiled code; the backward is written by hand and is the same recurrence reversed::
+* ``fused_layer`` (used by MinGRU/MinLSTM) and ``min_gru_scan`` / ``min_lstm_scan`` (the same
+  after a given projection): the fast CPU path. One autograd node computes the input projection
+  ``P = x @ W.T`` (B, T, G*H) with one GEMM, then adds the bias, computes the gates and runs the
+  recurrence inside one Numba kernel, parallel over (sequence, block of units) and looping over
+  T in compiled code, leaving in P's buffer the gate values the backward needs. The backward is
+  written by hand and is the same recurrence reversed::
 
       g_t = dL/dh_t + a_{t+1} * g_{t+1}      (g_{T} gets dL/dh_T from the final state)
       dL/db_t = g_t,  dL/da_t = g_t * h_{t-1},  dL/dh_0 = a_1 * g_1
 
   followed by the chain rule through the gate nonlinearities (sigmoid, g) and the bias sum,
-  all in the same pass. Padded steps (t >= lengths[b]) output 0 and leave the state unchanged.
+  all in the same pass, then the two weight/input GEMMs on the flat dL/dP. Padded steps
+  (t >= lengths[b]) output 0 and leave the state unchanged. ``logspace_scan`` stays the
+  reference these kernels are tested against (outputs and gradients).
 
 The float32 kernels use a vectorisable ``exp`` (Cephes polynomial, < 2 ulp) because Numba has
 no vector math library here; float64 uses ``math.exp``.
