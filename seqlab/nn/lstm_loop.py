@@ -534,7 +534,12 @@ def kernels_for(t: Tensor):
 def _panels(M: Tensor, width: int) -> Tensor:
     """M (K x N) in the C GEMM's layout: panels of ``width`` columns, each (K, width)."""
     K, N = M.shape
-    padded = M.new_zeros(K, -(-N // width) * width)
+    Np = -(-N // width) * width
+    if M.t().is_contiguous():  # M = W.T: pad W's rows, then transpose width x K blocks
+        padded = M.new_zeros(Np, K)
+        padded[:N] = M.t()
+        return padded.view(-1, width, K).transpose(1, 2).contiguous()
+    padded = M.new_zeros(K, Np)
     padded[:, :N] = M
     return padded.view(K, -1, width).transpose(0, 1).contiguous()
 

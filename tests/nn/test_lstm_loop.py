@@ -122,9 +122,10 @@ def test_weights_changed_in_place_are_seen(kernels):
         torch.testing.assert_close(layer(x)[0], ref(x)[0], atol=1e-12, rtol=1e-10)
 
 
+@pytest.mark.parametrize("transposed", [False, True], ids=["W", "W.T"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 20), (6, 13, 17), (20, 40, 32)])
-def test_c_gemm_equals_matmul(dtype, shape):
+def test_c_gemm_equals_matmul(dtype, shape, transposed):
     lib = lstm_loop.c_library()
     if lib is None:
         pytest.skip("no C compiler here")
@@ -132,6 +133,8 @@ def test_c_gemm_equals_matmul(dtype, shape):
     g = torch.Generator().manual_seed(5)
     a = torch.randn(rows, K, generator=g, dtype=dtype)
     M = torch.randn(K, N, generator=g, dtype=dtype)
+    if transposed:  # packed from a transposed view (the forward's W_hh.T)
+        M = M.t().contiguous().t()
     k = lstm_loop.kernels_for(a)
     out = torch.full((rows, N), float("nan"), dtype=dtype)
     panels = lstm_loop._panels(M, k.panel)  # kept alive: C gets its address
