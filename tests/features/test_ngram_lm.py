@@ -342,3 +342,24 @@ def test_ptb_5gram_matches_published(shared_data):
     """Mikolov et al. (2011) report 141.2 for a KN5 on PTB test (SRILM)."""
     lm = NgramLM(order=5).fit(read_ptb(shared_data, "train"))
     assert abs(lm.perplexity(read_ptb(shared_data, "test")) - 141.2) < 1.0
+
+
+@pytest.mark.parametrize("smoothing,order", [
+    ("kneser-ney", 2), ("kneser-ney", 5), ("modified-kneser-ney", 3),
+    ("modified-kneser-ney", 5), ("mle", 3)])
+def test_arpa_read_by_kenlm(tmp_path, smoothing, order):
+    """KenLM (the oracle, when installed) reads our ARPA export and scores sentences as we do:
+    its log10 sentence score times ln 10 equals ``logprob`` up to KenLM's float32 storage.
+    KenLM needs order >= 2 and maps unknown words to our ``<unk>``."""
+    kenlm = pytest.importorskip("kenlm")
+    corpus = random_corpus(3, n=150)
+    lm = NgramLM(order=order, smoothing=smoothing, discount_fallback=0.7).fit(corpus)
+    path = tmp_path / "lm.arpa"
+    lm.to_arpa(path)
+    model = kenlm.Model(str(path))
+    assert model.order == order
+    test = corpus[:20] if smoothing == "mle" else random_corpus(4, n=40) + [["w1", "nope", "w2"]]
+    for sentence in test:
+        ours = lm.logprob(sentence)
+        theirs = model.score(" ".join(sentence), bos=True, eos=True) * math.log(10)
+        assert theirs == pytest.approx(ours, rel=1e-6, abs=1e-6)
