@@ -10,7 +10,9 @@ Timed for queries/s: one call answering all queries (seqlab ``search``, bm25s ``
 for the string-query row also the tokenization (bm25s.tokenize with the same regex, lowercase,
 no stop words). The runs are interleaved ``--repeat`` times and each keeps its fastest pass, so
 load from other jobs on the machine hits every side alike. Both wall-clock queries/s (the
-table) and queries/s by the calling thread's CPU time (the line above it) are printed.
+table) and queries/s by the calling thread's CPU time (the line above it) are printed, and
+the ratio of each round's CPU times (seqlab and bm25s run seconds apart in the same round):
+its minimum, median and maximum over the rounds.
 
     flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/bm25.py
 """
@@ -58,7 +60,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000)
     parser.add_argument("--rank-bm25-queries", type=int, default=30)
     parser.add_argument("-k", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=5,
+    parser.add_argument("--repeat", type=int, default=9,
                         help="query timings: fastest of this many passes over all queries")
     args = parser.parse_args()
     os.environ.setdefault("DISABLE_TQDM", "1")
@@ -102,13 +104,22 @@ def main() -> None:
         run()
     best = {name: float("inf") for name in runs}
     cpu = {name: float("inf") for name in runs}
+    rounds: dict[str, list[float]] = {name: [] for name in runs}  # CPU s of every round
     out = {}
     for _ in range(args.repeat):  # interleaved, so a load change from other jobs hits all
         for name, run in runs.items():
             start = time.thread_time()
             out[name], t = timed(run)
-            cpu[name] = min(cpu[name], time.thread_time() - start)
+            rounds[name].append(time.thread_time() - start)
+            cpu[name] = min(cpu[name], rounds[name][-1])
             best[name] = min(best[name], t)
+    # Paired ratios: bm25s's CPU time over seqlab's within the same round (the two passes
+    # seconds apart), so a load change between rounds cancels; min / median / max over rounds.
+    for ours, theirs in (("float32", "peer"), ("float64", "peer"), ("str", "peer-str")):
+        paired = np.asarray(rounds[theirs]) / np.asarray(rounds[ours])
+        print(f"paired CPU-time ratio bm25s/seqlab per round, {ours}: min {paired.min():.2f}x, "
+              f"median {np.median(paired):.2f}x, max {paired.max():.2f}x "
+              f"({args.repeat} rounds)")
     print("queries/s by this thread's CPU time (all query work runs on the calling thread on "
           "both sides; not inflated by time slices lost to other jobs): "
           + ", ".join(f"{name} {len(queries) / cpu[name]:,.0f}" for name in runs)

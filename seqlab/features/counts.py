@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,9 @@ def word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
     if max_n == 1:
         return tokens
     grams = list(tokens) if min_n == 1 else []
+    join = " ".join
     for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        grams.extend(map(join, zip(*[tokens[i:] for i in range(n)])))
     return grams
 
 
@@ -286,7 +288,8 @@ class CountVectorizer(Estimator):
                             "(perhaps only stop words or only too-short words)")
         terms = sorted(growing)
         old_to_new = np.empty(len(terms), dtype=X.indices.dtype)
-        old_to_new[[growing[t] for t in terms]] = np.arange(len(terms), dtype=X.indices.dtype)
+        old = np.fromiter(map(growing.__getitem__, terms), dtype=np.int64, count=len(terms))
+        old_to_new[old] = np.arange(len(terms), dtype=X.indices.dtype)
         # Rows stay in first-seen column order, not re-sorted: scikit-learn does the same, and
         # the order of the l2-norm sum decides the last bit of TfidfVectorizer's output.
         X.indices = old_to_new[X.indices]
@@ -317,8 +320,8 @@ class CountVectorizer(Estimator):
         if not keep.any():
             raise DataError("after pruning by min_df/max_df/max_features no terms remain; "
                             "lower min_df or raise max_df")
-        removed = {t for t, k in zip(terms, keep) if not k}
-        return X[:, np.flatnonzero(keep)], [t for t, k in zip(terms, keep) if k], removed
+        removed = set(compress(terms, (~keep).tolist()))
+        return X[:, np.flatnonzero(keep)], list(compress(terms, keep.tolist())), removed
 
     def transform(self, documents: Iterable[Any]) -> sp.csr_matrix:
         """Count matrix of ``documents`` over the fitted vocabulary (unknown terms ignored)."""

@@ -218,6 +218,10 @@ def random_corpus(n_docs: int = 300, seed: int = 0) -> list[str]:
 
 
 @pytest.mark.parametrize("options", [
+    {},
+    {"ngram_range": (1, 2), "min_df": 2},
+    {"lowercase": False, "ngram_range": (2, 3)},
+    {"binary": True, "max_features": 40},
     {"analyzer": "char_wb", "ngram_range": (2, 4)},
     {"analyzer": "char_wb", "ngram_range": (1, 1)},
     {"analyzer": "char_wb", "ngram_range": (3, 7), "lowercase": False},
@@ -227,7 +231,8 @@ def random_corpus(n_docs: int = 300, seed: int = 0) -> list[str]:
     {"analyzer": "char_wb", "ngram_range": (2, 3),
      "vocabulary": ["ab", " a", "a ", "zz", "ba", "éß"]},
 ], ids=str)
-def test_char_wb_equals_sklearn_on_random_corpus(options):
+def test_equals_sklearn_on_random_corpus(options):
+    """Word and char_wb counting (each with its own fast path) on awkward text."""
     docs, new = random_corpus(300, seed=1), random_corpus(40, seed=2)
     ours, theirs = CountVectorizer(**options), sklearn_text.CountVectorizer(**options)
     assert_same_matrix(ours.fit_transform(docs), theirs.fit_transform(docs))
