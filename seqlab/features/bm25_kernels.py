@@ -2,21 +2,23 @@
 
 Imported by ``BM25.search`` on first use, so ``import seqlab`` never loads numba.
 Every document not containing any query term has the same score (the sum of the query terms'
-``baseline_``). Two paths per query:
+``baseline_``). Two paths:
 
-* few postings (under a quarter of the corpus size): the terms' posting lists are added into
-  a dense buffer while the documents touched are remembered; a size-k heap takes the touched
-  documents and the k lowest-index untouched ones, and the buffer is reset only where it was
-  touched, so the cost is the postings read, not the corpus size.
-* otherwise: each term is added to every document's sum, from its posting list or, for the
-  common terms that ``BM25`` also keeps as dense rows (``dense_row``), by a contiguous
-  vector add, which is several times cheaper per document than a scatter through a long
-  posting list; then one pass over the buffer feeds the heap and resets the buffer.
+* a query with few postings (under 1/``SPARSE_FACTOR`` of the corpus size): its terms' posting
+  lists are added into a buffer while the documents touched are remembered; a size-k heap
+  takes the touched documents and the k lowest-index untouched ones, and the buffer is reset
+  only where it was touched, so the cost is the postings read, not the corpus size.
+* the other queries, ``CHUNK`` at a time, ``BLOCK`` documents at a time: for one block of
+  documents, every query of the chunk in turn adds its terms' scores into a block-sized
+  buffer (kept in L1) and feeds its own heap from it. A term that ``BM25`` also keeps as a
+  dense row (a common term) is a contiguous vector add, and that block of the dense rows is
+  read from memory once for the whole chunk, then from cache; a posting list is consumed from
+  where the previous block stopped (postings are sorted by document). A block with no score
+  that beats the query's heap is skipped after one vector comparison.
 
 Both paths add a query's terms in query order into a buffer of the storage dtype (float32
 sums for float32 storage, as bm25s), then add the baselines in float64, so the scores equal
-``BM25.score`` exactly.
-A size-k heap keeps the best (score, then lower index).
+``BM25.score`` exactly. A size-k heap keeps the best (score, then lower index).
 """
 
 from __future__ import annotations
@@ -70,6 +72,122 @@ def _push(heap_s, heap_i, size, k, s, i):
     return size
 
 
+SPARSE_FACTOR = 32  # queries with fewer postings than n_docs / 32 visit only touched docs
+BLOCK = 2048  # documents summed and scanned at a time: 8 KiB of float32 sums stay in L1
+CHUNK = 256  # queries answered together, block by block
+
+
+@njit(cache=True, nogil=True)
+def _any_beats(acc, n, base, worst):
+    """Whether any of acc[:n] + base > worst, with the heap's float64 arithmetic (so exact):
+    an OR over the block, a vector loop."""
+    found = False
+    for d in range(n):
+        found |= acc[d] + base > worst
+    return found
+
+
+@njit(cache=True, nogil=True)
+def _touched_query(indptr, indices, data, query_ids, start, stop, n_docs, k, base, acc, seen,
+                   touched, heap_s, heap_i):
+    """Top-k of a query with few postings (see the module docstring); returns the heap size."""
+    size = 0
+    n_touched = 0
+    for p in range(start, stop):
+        t = query_ids[p]
+        for j in range(indptr[t], indptr[t + 1]):
+            d = indices[j]
+            if not seen[d]:
+                seen[d] = True
+                touched[n_touched] = d
+                n_touched += 1
+            acc[d] += data[j]
+    for m in range(n_touched):
+        d = touched[m]
+        size = _push(heap_s, heap_i, size, k, acc[d] + base, d)
+    extra = 0
+    d = 0
+    while extra < k and d < n_docs:  # the k lowest-index untouched documents
+        if not seen[d]:
+            size = _push(heap_s, heap_i, size, k, base, d)
+            extra += 1
+        d += 1
+    for m in range(n_touched):
+        d = touched[m]
+        acc[d] = 0.0
+        seen[d] = False
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _blocked_chunk(indptr, indices, data, dense_row, dense, query_ptr, query_ids, chunk, bases,
+                   n_docs, k, acc, cursor, heap_s, heap_i, sizes):
+    """Top-k of the queries ``chunk`` (query numbers), block by block (module docstring):
+    query chunk[c]'s heap is heap_s[c, :sizes[c]], heap_i[c, :sizes[c]].
+
+    Within a block every term is added in query order (a dense row adds 0.0 where the term is
+    absent, which leaves a sum unchanged), so each document's sum is the same, in the same
+    order, as ``BM25.score``. Documents reach a heap in increasing index order, so a later
+    equal score ranks lower and only a strictly better one enters a full heap.
+    """
+    n_chunk = len(chunk)
+    worst = np.full(n_chunk, -np.inf)
+    for c in range(n_chunk):
+        sizes[c] = 0
+        for p in range(query_ptr[chunk[c]], query_ptr[chunk[c] + 1]):
+            cursor[p] = indptr[query_ids[p]]
+    for b0 in range(0, n_docs, BLOCK):
+        n = min(BLOCK, n_docs - b0)
+        b1 = b0 + n
+        for c in range(n_chunk):
+            q = chunk[c]
+            for p in range(query_ptr[q], query_ptr[q + 1]):
+                t = query_ids[p]
+                r = dense_row[t]
+                if r >= 0:
+                    row = dense[r]
+                    for d in range(n):
+                        acc[d] += row[b0 + d]
+                else:
+                    j = cursor[p]
+                    end = indptr[t + 1]
+                    while j < end:
+                        d = np.int64(indices[j])
+                        if d >= b1:
+                            break
+                        acc[d - b0] += data[j]
+                        j += 1
+                    cursor[p] = j
+            base = bases[q]
+            size = sizes[c]  # locals: the loop's stores to acc cannot change them
+            low = worst[c]
+            if size < k or _any_beats(acc, n, base, low):
+                hs = heap_s[c]
+                hi = heap_i[c]
+                for d in range(n):
+                    s = acc[d] + base
+                    acc[d] = 0.0
+                    if size < k or s > low:
+                        size = _push(hs, hi, size, k, s, b0 + d)
+                        if size == k:
+                            low = hs[0]
+                sizes[c] = size
+                worst[c] = low
+            else:
+                for d in range(n):
+                    acc[d] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _emit(heap_s, heap_i, size, out_idx, out_scores):
+    """Write a heap best first (ties by lower index)."""
+    order = np.argsort(heap_i[:size], kind="mergesort")
+    order = order[np.argsort(-heap_s[:size][order], kind="mergesort")]
+    for r in range(size):
+        out_idx[r] = heap_i[order[r]]
+        out_scores[r] = heap_s[order[r]]
+
+
 @njit(cache=True, nogil=True)
 def search_batch(indptr, indices, data, baseline, dense_row, dense, query_ptr, query_ids,
                  n_docs, k, out_idx, out_scores, acc):
@@ -79,73 +197,38 @@ def search_batch(indptr, indices, data, baseline, dense_row, dense, query_ptr, q
     ``dense_row[t]`` is term t's row in ``dense`` (its scores for every document, 0 where
     absent), or -1 for terms kept only as postings.
     """
+    n_queries = len(query_ptr) - 1
     seen = np.zeros(n_docs, dtype=np.bool_)
     touched = np.empty(n_docs, dtype=np.int64)
-    heap_s = np.empty(k)
-    heap_i = np.empty(k, dtype=np.int64)
-    for q in range(len(query_ptr) - 1):
+    bases = np.empty(n_queries)
+    blocked = np.empty(n_queries, dtype=np.int64)
+    n_blocked = 0
+    heap_s = np.empty((CHUNK, k))
+    heap_i = np.empty((CHUNK, k), dtype=np.int64)
+    sizes = np.zeros(CHUNK, dtype=np.int64)
+    for q in range(n_queries):
         base = 0.0
         n_postings = 0
         for p in range(query_ptr[q], query_ptr[q + 1]):
             t = query_ids[p]
             base += baseline[t]
             n_postings += indptr[t + 1] - indptr[t]
-        sparse = 4 * n_postings < n_docs  # few postings: visit only the touched documents
-        size = 0
-        if sparse:
-            n_touched = 0
-            for p in range(query_ptr[q], query_ptr[q + 1]):
-                t = query_ids[p]
-                for j in range(indptr[t], indptr[t + 1]):
-                    d = indices[j]
-                    if not seen[d]:
-                        seen[d] = True
-                        touched[n_touched] = d
-                        n_touched += 1
-                    acc[d] += data[j]
-            for m in range(n_touched):
-                d = touched[m]
-                size = _push(heap_s, heap_i, size, k, acc[d] + base, d)
-            extra = 0
-            d = 0
-            while extra < k and d < n_docs:  # the k lowest-index untouched documents
-                if not seen[d]:
-                    size = _push(heap_s, heap_i, size, k, base, d)
-                    extra += 1
-                d += 1
-            for m in range(n_touched):
-                d = touched[m]
-                acc[d] = 0.0
-                seen[d] = False
+        bases[q] = base
+        if SPARSE_FACTOR * n_postings < n_docs:
+            size = _touched_query(indptr, indices, data, query_ids, query_ptr[q],
+                                  query_ptr[q + 1], n_docs, k, base, acc, seen, touched,
+                                  heap_s[0], heap_i[0])
+            _emit(heap_s[0], heap_i[0], size, out_idx[q], out_scores[q])
         else:
-            # Terms in query order, each added to every document's sum (a dense row adds 0.0
-            # where the term is absent, which leaves the sum unchanged): the same sums, in
-            # the same order, as ``BM25.score``.
-            for p in range(query_ptr[q], query_ptr[q + 1]):
-                t = query_ids[p]
-                r = dense_row[t]
-                if r >= 0:
-                    row = dense[r]
-                    for d in range(n_docs):
-                        acc[d] += row[d]
-                else:
-                    for j in range(indptr[t], indptr[t + 1]):
-                        acc[indices[j]] += data[j]
-            for d in range(k):  # the first k fill the heap
-                size = _push(heap_s, heap_i, size, k, acc[d] + base, d)
-                acc[d] = 0.0
-            worst = heap_s[0]
-            for d in range(k, n_docs):  # increasing d: an equal score later ranks lower
-                s = acc[d] + base
-                acc[d] = 0.0
-                if s > worst:
-                    size = _push(heap_s, heap_i, size, k, s, d)
-                    worst = heap_s[0]
-        order = np.argsort(heap_i[:size], kind="mergesort")
-        order = order[np.argsort(-heap_s[:size][order], kind="mergesort")]
-        for r in range(size):
-            out_idx[q, r] = heap_i[order[r]]
-            out_scores[q, r] = heap_s[order[r]]
+            blocked[n_blocked] = q
+            n_blocked += 1
+    cursor = np.empty(len(query_ids), dtype=np.int64)
+    for c0 in range(0, n_blocked, CHUNK):
+        chunk = blocked[c0:min(c0 + CHUNK, n_blocked)]
+        _blocked_chunk(indptr, indices, data, dense_row, dense, query_ptr, query_ids, chunk,
+                       bases, n_docs, k, acc, cursor, heap_s, heap_i, sizes)
+        for c in range(len(chunk)):
+            _emit(heap_s[c], heap_i[c], sizes[c], out_idx[chunk[c]], out_scores[chunk[c]])
 
 
 def search(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, baseline: np.ndarray,

@@ -215,3 +215,35 @@ def test_stop_words(tmp_path):
     np.testing.assert_array_equal(loaded.score("quick fox"), custom.score("quick fox"))
     with pytest.raises(ConfigError, match="'stop_words' parameter of BM25"):
         BM25(stop_words="german").fit(CORPUS)
+
+
+@pytest.mark.parametrize("variant,dtype", [("lucene", "float32"), ("bm25l", "float64"),
+                                           ("robertson", "float32")])
+def test_search_many_blocks_and_chunks(variant, dtype):
+    """More documents than one kernel block and more queries than one chunk (both paths in
+    one batch, k larger than a block): equal to a stable sort of ``score`` and to the same
+    index without dense rows."""
+    from seqlab.features import bm25_kernels
+
+    rng = np.random.default_rng(2)
+    words = np.array([f"w{i}" for i in range(500)])
+    p = 1.0 / np.arange(1, 501) ** 0.9
+    p /= p.sum()
+    n_docs = 2 * bm25_kernels.BLOCK + 123
+    docs = [list(rng.choice(words, size=rng.integers(0, 25), p=p)) for _ in range(n_docs)]
+    index = BM25(variant=variant, dtype=dtype).fit(docs)
+    assert len(index._dense) > 0
+    no_dense = BM25(variant=variant, dtype=dtype).fit(docs)
+    no_dense._dense_row[:] = -1
+    queries = [list(rng.choice(words, size=rng.integers(1, 6), p=p ** 0.5 / (p ** 0.5).sum()))
+               for _ in range(bm25_kernels.CHUNK * 2 + 7)]
+    queries += [["w499"], ["w1", "w1", "w1"], ["nope"], [], ["w0", "nope", "w498"]]
+    for k in (1, 10, bm25_kernels.BLOCK + 5):
+        idx, scores = index.search(queries, k=k)
+        for got, want in zip(no_dense.search(queries, k=k), (idx, scores)):
+            np.testing.assert_array_equal(got, want)
+        for q in range(0, len(queries), 1 if k < 50 else 25):
+            full = index.score(queries[q])
+            expected = np.lexsort((np.arange(len(full)), -full))[:k]
+            np.testing.assert_array_equal(idx[q], expected)
+            np.testing.assert_array_equal(scores[q], full[expected])
