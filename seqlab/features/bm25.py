@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -198,6 +199,35 @@ class BM25(Estimator):
         ids = [j for j in map(get, self._analyzer()(query)) if j is not None]
         return np.asarray(ids, dtype=np.int64)
 
+    def _term_rows(self, queries: Sequence[str | Sequence[str]]) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+        """(query_ptr, rows): query q's known terms are rows[query_ptr[q]:query_ptr[q + 1]].
+
+        Token lists without stop words are looked up all at once (one C-level pass over every
+        token, unknown tokens as -1, then dropped in NumPy); otherwise query by query.
+        """
+        get = self.vocabulary_.get
+        if self.stop_words is None and all(isinstance(q, list | tuple) for q in queries):
+            ids = np.fromiter(map(get, chain.from_iterable(queries), repeat(-1)),
+                              dtype=np.int64)
+            ends = np.zeros(len(queries) + 1, dtype=np.int64)  # of each query's tokens
+            np.cumsum(np.fromiter(map(len, queries), dtype=np.int64, count=len(queries)),
+                      out=ends[1:])
+            known = ids >= 0
+            kept = np.zeros(len(ids) + 1, dtype=np.int64)  # known tokens before each token
+            np.cumsum(known, out=kept[1:])
+            return kept[ends], ids[known]
+        analyze = self._analyzer()
+        flat: list[int] = []
+        lengths: list[int] = []
+        for q in queries:
+            before = len(flat)
+            flat.extend(j for j in map(get, analyze(q)) if j is not None)
+            lengths.append(len(flat) - before)
+        query_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=query_ptr[1:])
+        return query_ptr, np.asarray(flat, dtype=np.int64)
+
     def _score_ids(self, ids: np.ndarray) -> np.ndarray:
         S = self.scores_
         if len(ids) == 0:
@@ -238,19 +268,10 @@ class BM25(Estimator):
         from seqlab.features.bm25_kernels import search
 
         one = isinstance(queries, str)
-        analyze, get = self._analyzer(), self.vocabulary_.get
-        flat: list[int] = []
-        lengths: list[int] = []
-        for q in [queries] if one else queries:
-            before = len(flat)
-            flat.extend(j for j in map(get, analyze(q)) if j is not None)
-            lengths.append(len(flat) - before)
-        query_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=query_ptr[1:])
+        query_ptr, flat = self._term_rows([queries] if one else queries)
         S = self.scores_
         indices, scores = search(S.indptr, S.indices, S.data, self.baseline_, self._dense_row,
-                                 self._dense, query_ptr, np.asarray(flat, dtype=np.int64),
-                                 self.n_documents_, int(k))
+                                 self._dense, query_ptr, flat, self.n_documents_, int(k))
         return (indices[0], scores[0]) if one else (indices, scores)
 
     # -- persistence ------------------------------------------------------------------------

@@ -242,6 +242,10 @@ def test_search_many_blocks_and_chunks(variant, dtype):
         idx, scores = index.search(queries, k=k)
         for got, want in zip(no_dense.search(queries, k=k), (idx, scores)):
             np.testing.assert_array_equal(got, want)
+        # token lists are looked up in bulk; strings (here mixed in) query by query
+        mixed = [" ".join(q) if i % 3 == 0 else tuple(q) for i, q in enumerate(queries)]
+        for got, want in zip(index.search(mixed, k=k), (idx, scores)):
+            np.testing.assert_array_equal(got, want)
         for q in range(0, len(queries), 1 if k < 50 else 25):
             full = index.score(queries[q])
             expected = np.lexsort((np.arange(len(full)), -full))[:k]
