@@ -22,7 +22,8 @@ TABLE_SIZE = 10_000_000
 
 def build_vocab(words: list[str], counts: np.ndarray, tokens: np.ndarray, starts: np.ndarray,
                 min_count: int, max_vocab_size: int | None = None):
-    """Keep words with ``count >= min_count``, most frequent first; remap the token array.
+    """Keep words with ``count >= min_count``, most frequent first (ties: the word whose first
+    occurrence comes later first, as gensim); remap the token array.
 
     Returns:
         ``(keys, counts, tokens, starts)`` with the filtered vocabulary and corpus.
@@ -31,7 +32,11 @@ def build_vocab(words: list[str], counts: np.ndarray, tokens: np.ndarray, starts
     if len(keep) == 0:
         raise DataError(f"min_count={min_count} leaves an empty vocabulary (the most frequent "
                         f"word occurs {int(counts.max())} times)")
-    order = keep[np.argsort(-counts[keep], kind="stable")]
+    # most frequent first; among equal counts the word seen *last* first, as gensim 4.4 orders
+    # them (``lexsort((-index, -count))``). The order of ties decides which words are siblings
+    # in the Huffman tree, and on PTB skip-gram/hierarchical softmax the two tie orders give
+    # WordSim-353 rho several points apart whatever the seed, so seqlab uses gensim's.
+    order = keep[np.lexsort((-keep, -counts[keep]))]
     if max_vocab_size is not None:
         order = order[:max_vocab_size]
     remap = np.full(len(words), -1, dtype=np.int32)
@@ -78,6 +83,16 @@ def negative_table(counts: np.ndarray, power: float = 0.75,
                       len(counts) - 1).astype(np.int32)
 
 
+class _Node:
+    __slots__ = ("count", "index")
+
+    def __init__(self, count: int, index: int) -> None:
+        self.count, self.index = count, index
+
+    def __lt__(self, other: _Node) -> bool:
+        return self.count < other.count
+
+
 def huffman_tree(counts: np.ndarray):
     """Huffman codes over ``counts``.
 
@@ -88,17 +103,20 @@ def huffman_tree(counts: np.ndarray):
     V = len(counts)
     if V < 2:  # a single word: one internal node with one branch, P = sigmoid(x)
         return np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.ones(1, np.int32)
-    heap = [(int(c), i) for i, c in enumerate(counts)]
+    # A binary heap whose items compare by count only, as gensim's: equal counts then leave the
+    # heap in the order its sift operations give, so with gensim's vocabulary order the tree is
+    # gensim's node for node (which words become siblings among equal counts measurably changes
+    # skip-gram/hierarchical-softmax vectors; see build_vocab).
+    heap = [_Node(int(c), i) for i, c in enumerate(counts)]
     heapq.heapify(heap)
     parent = np.zeros(2 * V - 1, dtype=np.int64)
     bit = np.zeros(2 * V - 1, dtype=np.uint8)
     next_id = V
     while len(heap) > 1:
-        c1, n1 = heapq.heappop(heap)
-        c2, n2 = heapq.heappop(heap)
-        parent[n1], parent[n2] = next_id, next_id
-        bit[n2] = 1  # the larger of the two children takes bit 1, as in the C tool
-        heapq.heappush(heap, (c1 + c2, next_id))
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        parent[a.index], parent[b.index] = next_id, next_id
+        bit[b.index] = 1  # the larger of the two children takes bit 1, as in the C tool
+        heapq.heappush(heap, _Node(a.count + b.count, next_id))
         next_id += 1
     root = 2 * V - 2
     paths = []

@@ -117,6 +117,27 @@ def test_huffman_tree_is_optimal_like_gensim():
     assert all(not b.startswith(a) for a, b in zip(strings, strings[1:]))
 
 
+def test_vocabulary_order_and_huffman_tree_equal_gensims():
+    """Many words share a count; ties are ordered as gensim orders them, so the vocabulary and
+    the Huffman codes and paths of every word are gensim's exactly."""
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(400)]
+    tokens = rng.choice(words, size=6000, p=rng.dirichlet(np.full(400, 0.5)))
+    corpus = [list(tokens[i:i + 15]) for i in range(0, len(tokens), 15)]
+    theirs = gensim_models.Word2Vec(corpus, vector_size=8, min_count=2, hs=1, negative=0,
+                                    epochs=1, workers=1)
+    ours = Word2Vec(loss="hierarchical", vector_size=8, min_count=2, epochs=1,
+                    workers=1).fit(corpus)
+    keys = theirs.wv.index_to_key
+    counts = [theirs.wv.get_vecattr(k, "count") for k in keys]
+    assert len(counts) - len(set(counts)) > 100  # plenty of ties
+    assert ours.wv.index_to_key == keys
+    codes, points, lengths = ours._huffman
+    for i, k in enumerate(keys):
+        assert list(codes[i, :lengths[i]]) == list(theirs.wv.get_vecattr(k, "code"))
+        assert list(points[i, :lengths[i]]) == list(theirs.wv.get_vecattr(k, "point"))
+
+
 @pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
 def test_hierarchical_probabilities_sum_to_one(clusters, architecture):
     model = Word2Vec(architecture=architecture, loss="hierarchical",
