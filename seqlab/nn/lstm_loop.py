@@ -51,6 +51,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -357,6 +358,16 @@ _SIGNATURES = {  # name -> (number of leading longs, doubles, then pointers)
 _library_cache: list = []  # [ctypes.CDLL or None], filled on first use
 
 
+def _cpu() -> str:
+    """The CPU's name and feature flags: ``-march=native`` code is only reused on the same."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith(("model name", "flags"))][:2]
+        return platform.machine() + "".join(lines)
+    except OSError:
+        return platform.machine() + platform.processor()
+
+
 def _kernel_folder() -> str:
     """Where the built library is kept: ``$SEQLAB_KERNEL_DIR``, else ``~/.cache/seqlab/kernels``
     (or under ``$XDG_CACHE_HOME``); a folder we do not own or others can write to is not used."""
@@ -381,7 +392,7 @@ def _build() -> ctypes.CDLL | None:
         log.info("no C compiler found: the LSTM kernels of backend='compiled' run as PyTorch ops")
         return None
     source = _c_source()
-    key = hashlib.sha256("\0".join([source, compiler, *_FLAGS, sys.platform]).encode())
+    key = hashlib.sha256("\0".join([source, compiler, *_FLAGS, sys.platform, _cpu()]).encode())
     folder = _kernel_folder()
     path = os.path.join(folder, f"lstm_{key.hexdigest()[:16]}.so")
     try:
