@@ -344,11 +344,7 @@ def _c_source() -> str:
 
 
 _FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-shared", "-fPIC"]
-_SIGNATURES = {  # name -> (number of leading longs, doubles, then pointers)
-    "lstm_forward": (2, 0, 9),
-    "lstm_backward": (2, 0, 9),
-    "lnlstm_forward": (2, 2, 16),
-    "lnlstm_backward": (2, 0, 18),
+_SIGNATURES = {  # entry points -> (number of leading longs, doubles, then pointers)
     "gemm": (3, 0, 3),
     "lstm_forward_loop": (5, 0, 8),
     "lstm_backward_loop": (4, 0, 11),
