@@ -383,6 +383,109 @@ def train_sg_ns(tokens, starts, s_lo, s_hi, syn0, syn1, table, negative, keep, w
     return loss, examples, words
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _draw_cbow_ns(buf, n, i, window, table, negative, nr, negs, syn0, syn1):
+    """Draw centre ``i``'s window shrink and (if it has a context) its negatives into ``negs``,
+    in ``train_chunk``'s order, and prefetch the rows they name."""
+    D = syn0.shape[1]
+    nr = nr * _MUL + _ADD
+    red = np.int64((nr >> _S16) % np.uint64(window))
+    lo = max(0, i - window + red)
+    hi = min(n, i + window + 1 - red)
+    if hi - lo > 1:
+        tsize = np.uint64(table.shape[0])
+        for k in range(negative):
+            nr = nr * _MUL + _ADD
+            negs[k] = table[(nr >> _S16) % tsize]
+            for d in range(0, D, 16):
+                _prefetch(syn1, negs[k], d)
+        for d in range(0, D, 16):
+            _prefetch(syn1, buf[i], d)
+        for j in range(lo, hi):
+            for d in range(0, D, 16):
+                _prefetch(syn0, buf[j], d)
+    return nr, lo, hi
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def train_cbow_ns(tokens, starts, s_lo, s_hi, syn0, syn1, table, negative, keep, window,
+                  alpha_lo, alpha_hi, seed):
+    """Word2vec CBOW (mean) with negative sampling on one chunk: ``train_chunk``'s arithmetic
+    and draws, with centre ``i + 1``'s draws made and rows prefetched before centre ``i``."""
+    D = syn0.shape[1]
+    work = np.zeros(D, np.float32)
+    l1 = np.zeros(D, np.float32)
+    maxlen = 0
+    for s in range(s_lo, s_hi):
+        maxlen = max(maxlen, starts[s + 1] - starts[s])
+    buf = np.empty(maxlen, np.int32)
+    negs2 = np.empty((2, negative + 1), np.int32)
+    nr = np.uint64(seed)
+    t0 = starts[s_lo]
+    span = max(starts[s_hi] - t0, 1)
+    loss = 0.0
+    examples = 0
+    words = 0
+    for s in range(s_lo, s_hi):
+        alpha = np.float32(alpha_lo + (alpha_hi - alpha_lo) * ((starts[s] - t0) / span))
+        n, nr = _subsample(tokens, starts[s], starts[s + 1], keep, buf, nr)
+        words += n
+        if n == 0:
+            continue
+        nr, next_lo, next_hi = _draw_cbow_ns(buf, n, 0, window, table, negative, nr, negs2[0],
+                                             syn0, syn1)
+        for i in range(n):
+            lo, hi = next_lo, next_hi
+            if i + 1 < n:
+                nr, next_lo, next_hi = _draw_cbow_ns(buf, n, i + 1, window, table, negative, nr,
+                                                     negs2[(i + 1) & 1], syn0, syn1)
+            if hi - lo <= 1:  # no context word: nothing to predict from (and nothing drawn)
+                continue
+            for d in range(D):
+                l1[d] = 0.0
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for d in range(D):
+                    l1[d] += syn0[c, d]
+            inv = np.float32(1.0 / (hi - lo - 1))
+            for d in range(D):
+                l1[d] *= inv
+                work[d] = 0.0
+            word = buf[i]
+            for k in range(negative + 1):
+                if k == 0:
+                    t = word
+                    label = np.float32(1.0)
+                else:
+                    t = negs2[i & 1, k - 1]
+                    if t == word:
+                        continue
+                    label = np.float32(0.0)
+                f = np.float32(0.0)
+                for d in range(D):
+                    f += l1[d] * syn1[t, d]
+                if f <= -MAX_EXP or f >= MAX_EXP:
+                    loss += _softplus(-f if k == 0 else f)
+                    continue
+                idx = int((f + MAX_EXP) * _SCALE)
+                loss -= LOG_SIG[idx] if k == 0 else LOG_ONE_MINUS_SIG[idx]
+                g = (label - SIGMOID[idx]) * alpha
+                for d in range(D):
+                    work[d] += g * syn1[t, d]
+                for d in range(D):
+                    syn1[t, d] += g * l1[d]
+            examples += 1
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for d in range(D):
+                    syn0[c, d] += work[d]
+    return loss, examples, words
+
+
 @njit(nogil=True, cache=True)
 def hs_log_probabilities(h, syn1, codes, points, codelens):
     """``log P(w | h)`` for every word ``w`` under hierarchical softmax (exact sigmoid)."""

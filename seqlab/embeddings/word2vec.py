@@ -209,9 +209,10 @@ class Word2Vec:
         negative, window = int(self.negative), int(self.window)
 
         def kernel(lo, hi, alpha_lo, alpha_hi, seed):
-            if not (cbow or hs or len(sub_ptr)):  # word2vec skip-gram, negative sampling
-                return _kernels.train_sg_ns(tokens, starts, lo, hi, syn0, syn1, table, negative,
-                                            keep, window, alpha_lo, alpha_hi, seed)
+            if not (hs or len(sub_ptr)):  # word2vec with negative sampling
+                fn = _kernels.train_cbow_ns if cbow else _kernels.train_sg_ns
+                return fn(tokens, starts, lo, hi, syn0, syn1, table, negative, keep, window,
+                          alpha_lo, alpha_hi, seed)
             return _kernels.train_chunk(tokens, starts, lo, hi, syn0, syn1, sub_ptr, sub_idx,
                                         cbow, hs, codes, points, codelens, table, negative,
                                         keep, window, alpha_lo, alpha_hi, seed)

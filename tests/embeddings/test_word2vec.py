@@ -330,3 +330,31 @@ def test_skipgram_negative_sampling_equals_a_per_pair_reference(kernel):
     for ours, ref in ((syn0, ref0), (syn1, ref1)):
         assert np.abs(ours - ref).mean() < 2e-5 and np.abs(ours - ref).max() < 1e-3
     assert np.abs(ref0).max() > 0.2  # trained well away from the initial scale 1/D
+
+
+def test_cbow_negative_sampling_kernel_equals_the_general_kernel():
+    """The dedicated (prefetching) CBOW kernel makes the same draws and the same updates as the
+    general kernel, including sentences of one word (no context, nothing drawn)."""
+    from seqlab.embeddings import _kernels
+
+    rng = np.random.default_rng(6)
+    V, D = 50, 16
+    counts = np.sort(rng.integers(5, 400, V))[::-1]
+    tokens = rng.choice(V, size=1500, p=counts / counts.sum()).astype(np.int32)
+    cuts = np.sort(rng.choice(np.arange(1, 1500), 120, replace=False))
+    starts = np.concatenate([[0], cuts, [1500]]).astype(np.int64)
+    keep = keep_probabilities(np.maximum(np.bincount(tokens, minlength=V), 1), 1e-2)
+    table = negative_table(counts, size=10_000)
+    syn0 = ((rng.random((V, D), dtype=np.float32) * 2 - 1) / D).astype(np.float32)
+    syn1 = rng.normal(0, 0.3, (V, D)).astype(np.float32)
+    ref0, ref1 = syn0.copy(), syn1.copy()
+    a = _kernels.train_cbow_ns(tokens, starts, 0, len(starts) - 1, syn0, syn1, table, 5, keep, 4,
+                               0.05, 0.01, 99)
+    b = _kernels.train_chunk(tokens, starts, 0, len(starts) - 1, ref0, ref1,
+                             np.zeros(0, np.int64), np.zeros(0, np.int32), True, False,
+                             np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32),
+                             np.zeros(1, np.int32), table, 5, keep, 4, 0.05, 0.01, 99)
+    assert a[1:] == b[1:] and a[0] == pytest.approx(b[0], rel=1e-9)
+    np.testing.assert_allclose(syn0, ref0, atol=1e-6)
+    np.testing.assert_allclose(syn1, ref1, atol=1e-6)
+    assert np.abs(ref0).max() > 0.1  # trained well away from the initial scale 1/D
