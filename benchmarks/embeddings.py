@@ -167,8 +167,12 @@ def summarize(records: list[dict]) -> list[str]:
                 test = f", t {t:+.1f}, p {pval:.2f}"
             else:
                 test = ""
-            cells.append(f"{s.mean():{fmt}} +- {se_s:{fmt}} / {g.mean():{fmt}} +- {se_g:{fmt}} "
-                         f"({s.mean() - g.mean():+{fmt}} +- {np.hypot(se_s, se_g):{fmt}}{test})")
+            if len(s) > 1 and len(g) > 1:
+                cells.append(f"{s.mean():{fmt}} +- {se_s:{fmt}} / {g.mean():{fmt}} +- {se_g:{fmt}} "
+                             f"({s.mean() - g.mean():+{fmt}} +- {np.hypot(se_s, se_g):{fmt}}"
+                             f"{test})")
+            else:  # one seed: no standard error
+                cells.append(f"{s.mean():{fmt}} / {g.mean():{fmt}} ({s.mean() - g.mean():+{fmt}})")
         rows.append(f"| {name} | {ws:,.0f} | {wg:,.0f} | {ws / wg:.2f} | " + " | ".join(cells)
                     + " |")
     return rows
