@@ -39,8 +39,12 @@ one call into a small C file (:data:`_C_TEMPLATE`): its own GEMM for the recurre
 weights packed in 16-column panels (6 x 16 register blocks; faster than a oneDNN call per step
 at B = 20, H = 200, where a call's overhead is a third of the GEMM) and the gate kernels above,
 ``exp`` vectorized through glibc's libmvec. It is built on first use with the system's C
-compiler (``cc -O3 -march=native``, about a second) into ``~/.cache/seqlab/kernels`` and loaded
-with ctypes. It runs on one thread, whatever ``torch.get_num_threads()`` says. Without a C
+compiler (``cc -O3 -march=native -fopenmp``, about a second) into ``~/.cache/seqlab/kernels``
+and loaded with ctypes. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per
+call, in the runtime torch uses: each thread owns a share of the GEMM's column panels and of
+the batch rows of the gate kernels, two barriers per step, so the results do not depend on the
+thread count), or on one for a small step (``4 B H^2 < _MIN_WORK``) or when the compiler has
+no OpenMP (the library is then built without it). Without a C
 compiler (or with ``SEQLAB_NO_C_KERNELS=1``), on GPU, or for other dtypes, the same loop runs
 in Python over PyTorch ops (:class:`_TorchKernels`, the GEMM through ``compiled._matmul``).
 """
@@ -96,8 +100,11 @@ static inline void micro_SUF_##MR(long K, const T* R a, const T* R w, T* R out, 
 MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
 #undef MICRO
 
-void gemm_SUF(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
-    for (long p = 0; p * NR < N; p++) {
+/* panels [np * tid / nth, np * (tid + 1) / nth): thread tid's share of the output columns */
+static void gemm_part_SUF(long B, long K, long N, const T* R a, const T* R wp, T* R out,
+                          long tid, long nth) {
+    const long np = (N + NR - 1) / NR, p1 = np * (tid + 1) / nth;
+    for (long p = np * tid / nth; p < p1; p++) {
         const T* w = wp + p * K * NR;
         T* o = out + p * NR;
         long ncols = N - p * NR < NR ? N - p * NR : NR, b = 0;
@@ -111,6 +118,10 @@ void gemm_SUF(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
             default: break;
         }
     }
+}
+
+void gemm_SUF(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
+    gemm_part_SUF(B, K, N, a, wp, out, 0, 1);
 }
 #undef NR
 #undef LANES
@@ -153,10 +164,10 @@ static void keep(long H, const T* R hp, const T* R cp, T* R h, T* R c) {
     for (long j = 0; j < H; j++) { h[j] = hp[j]; c[j] = cp[j]; }
 }
 
-void lstm_forward_SUF(long B, long H, const T* R hw, const T* R xw, const T* R h_prev,
+void lstm_forward_SUF(long b0, long b1, long H, const T* R hw, const T* R xw, const T* R h_prev,
                       const T* R c_prev, const unsigned char* R mask, T* R act, T* R tc,
                       T* R h, T* R c) {
-    for (long b = 0; b < B; b++) {
+    for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         T* R a = act + g4;
         for (long j = 0; j < 4 * H; j++) a[j] = hw[g4 + j] + xw[g4 + j];
@@ -168,10 +179,10 @@ void lstm_forward_SUF(long B, long H, const T* R hw, const T* R xw, const T* R h
     }
 }
 
-void lstm_backward_SUF(long B, long H, const T* R dh_next, const T* R d_out,
+void lstm_backward_SUF(long b0, long b1, long H, const T* R dh_next, const T* R d_out,
                        const unsigned char* R mask, const T* R act, const T* R tc,
                        const T* R c_prev, T* R carry, T* R dc, T* R dg) {
-    for (long b = 0; b < B; b++) {
+    for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         const T* R a = act + g4;
         T* R d = dg + g4;
@@ -194,12 +205,12 @@ void lstm_backward_SUF(long B, long H, const T* R dh_next, const T* R d_out,
     }
 }
 
-void lnlstm_forward_SUF(long B, long H, double eps_hh, double eps_c, const T* R hw,
+void lnlstm_forward_SUF(long b0, long b1, long H, double eps_hh, double eps_c, const T* R hw,
                         const T* R xw, const T* R gain_hh, const T* R gain_c,
                         const T* R shift_c, const T* R h_prev, const T* R c_prev,
                         const unsigned char* R mask, T* R nhw, T* R rstd_hh, T* R act,
                         T* R chat, T* R rstd_c, T* R ty, T* R h, T* R c) {
-    for (long b = 0; b < B; b++) {
+    for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         T* R a = act + g4;
         T* R n = nhw + g4;
@@ -214,12 +225,12 @@ void lnlstm_forward_SUF(long B, long H, double eps_hh, double eps_c, const T* R 
     }
 }
 
-void lnlstm_backward_SUF(long B, long H, const T* R dh_next, const T* R d_out,
+void lnlstm_backward_SUF(long b0, long b1, long H, const T* R dh_next, const T* R d_out,
                          const unsigned char* R mask, const T* R gain_hh, const T* R gain_c,
                          const T* R nhw, const T* R rstd_hh, const T* R act, const T* R chat,
                          const T* R rstd_c, const T* R ty, const T* R c_prev, T* R carry,
                          T* R dc, T* R da, T* R dhw, T* R dy, T* R scratch) {
-    for (long b = 0; b < B; b++) {
+    for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         const T* R a = act + g4;
         T* R d = da + g4;
@@ -250,75 +261,116 @@ void lnlstm_backward_SUF(long B, long H, const T* R dh_next, const T* R d_out,
 
 /* Whole time loops. State buffers have steps + 1 slots; step t reads slot t and writes t + 1
    (reverse: reads t + 1, writes t). Per-step buffers (A...) have one slot when !keep. */
+#ifdef _OPENMP
+#include <omp.h>
+#define TEAM(nt) _Pragma("omp parallel num_threads(nt) if(nt > 1)")
+#define THREAD_ID omp_get_thread_num()
+#define THREADS omp_get_num_threads()
+#define BARRIER if (nth > 1) { _Pragma("omp barrier") }
+#else
+#define TEAM(nt)
+#define THREAD_ID 0
+#define THREADS 1
+#define BARRIER
+#endif
+/* Inside a loop each of the nt threads owns rows [b0, b1) of the gate kernels and a share of
+   the GEMM's column panels: every value is computed by the same code whatever nt is. */
+#define ROWS const long tid = THREAD_ID, nth = THREADS, b0 = B * tid / nth, \
+    b1 = B * (tid + 1) / nth;
 #define SLOTS(t) long rd = reverse ? (t) + 1 : (t), wr = reverse ? (t) : (t) + 1, \
     ks = keep ? (t) : 0;
-void lstm_forward_loop_SUF(long steps, long B, long H, long reverse, long keep, const T* R wp,
-                           const T* R xw, const unsigned char* R mask, T* R Hb, T* R Cb,
-                           T* R A, T* R TC, T* R hw) {
+void lstm_forward_loop_SUF(long nt, long steps, long B, long H, long reverse, long keep,
+                           const T* R wp, const T* R xw, const unsigned char* R mask,
+                           T* R Hb, T* R Cb, T* R A, T* R TC, T* R hw) {
     const long s1 = B * H, s4 = 4 * B * H;
+    TEAM(nt) {
+    ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        gemm_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw);
-        lstm_forward_SUF(B, H, hw, xw + t * s4, Hb + rd * s1, Cb + rd * s1,
+        gemm_part_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw, tid, nth);
+        BARRIER
+        lstm_forward_SUF(b0, b1, H, hw, xw + t * s4, Hb + rd * s1, Cb + rd * s1,
                          mask ? mask + t * B : 0, A + ks * s4, TC + ks * s1, Hb + wr * s1,
                          Cb + wr * s1);
+        BARRIER
+    }
     }
 }
 
-void lstm_backward_loop_SUF(long steps, long B, long H, long reverse, const T* R wp,
+void lstm_backward_loop_SUF(long nt, long steps, long B, long H, long reverse, const T* R wp,
                             const T* R d_out, const unsigned char* R mask, const T* R A,
                             const T* R TC, const T* R Cb, T* R dh, T* R carry, T* R dc,
                             T* R DA, T* R dh_next) {
     const long s1 = B * H, s4 = 4 * B * H, keep = 1;
+    TEAM(nt) {
+    ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? n : steps - 1 - n;
         SLOTS(t)
         (void)wr; (void)ks;
-        memcpy(dh_next, dh, sizeof(T) * s1);
-        lstm_backward_SUF(B, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, A + t * s4,
+        memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
+        lstm_backward_SUF(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, A + t * s4,
                           TC + t * s1, Cb + rd * s1, carry, dc, DA + t * s4);
-        gemm_SUF(B, 4 * H, H, DA + t * s4, wp, dh);
+        BARRIER
+        gemm_part_SUF(B, 4 * H, H, DA + t * s4, wp, dh, tid, nth);
+        BARRIER
+    }
     }
 }
 
-void lnlstm_forward_loop_SUF(long steps, long B, long H, long reverse, long keep, double eps_hh,
-                             double eps_c, const T* R wp, const T* R xw, const T* R gain_hh,
-                             const T* R gain_c, const T* R shift_c, const unsigned char* R mask,
-                             T* R Hb, T* R Cb, T* R NH, T* R RH, T* R A, T* R CH, T* R RC,
-                             T* R TY, T* R hw) {
+void lnlstm_forward_loop_SUF(long nt, long steps, long B, long H, long reverse, long keep,
+                             double eps_hh, double eps_c, const T* R wp, const T* R xw,
+                             const T* R gain_hh, const T* R gain_c, const T* R shift_c,
+                             const unsigned char* R mask, T* R Hb, T* R Cb, T* R NH, T* R RH,
+                             T* R A, T* R CH, T* R RC, T* R TY, T* R hw) {
     const long s1 = B * H, s4 = 4 * B * H;
+    TEAM(nt) {
+    ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        gemm_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw);
-        lnlstm_forward_SUF(B, H, eps_hh, eps_c, hw, xw + t * s4, gain_hh, gain_c, shift_c,
+        gemm_part_SUF(B, H, 4 * H, Hb + rd * s1, wp, hw, tid, nth);
+        BARRIER
+        lnlstm_forward_SUF(b0, b1, H, eps_hh, eps_c, hw, xw + t * s4, gain_hh, gain_c, shift_c,
                            Hb + rd * s1, Cb + rd * s1, mask ? mask + t * B : 0, NH + ks * s4,
                            RH + ks * B, A + ks * s4, CH + ks * s1, RC + ks * B, TY + ks * s1,
                            Hb + wr * s1, Cb + wr * s1);
+        BARRIER
+    }
     }
 }
 
-void lnlstm_backward_loop_SUF(long steps, long B, long H, long reverse, const T* R wp,
+void lnlstm_backward_loop_SUF(long nt, long steps, long B, long H, long reverse, const T* R wp,
                               const T* R d_out, const unsigned char* R mask, const T* R gain_hh,
                               const T* R gain_c, const T* R NH, const T* R RH, const T* R A,
                               const T* R CH, const T* R RC, const T* R TY, const T* R Cb,
                               T* R dh, T* R carry, T* R dc, T* R DA, T* R DHW, T* R DY,
                               T* R scratch, T* R dh_next) {
     const long s1 = B * H, s4 = 4 * B * H, keep = 1;
+    TEAM(nt) {
+    ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? n : steps - 1 - n;
         SLOTS(t)
         (void)wr; (void)ks;
-        memcpy(dh_next, dh, sizeof(T) * s1);
-        lnlstm_backward_SUF(B, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_hh,
+        memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
+        lnlstm_backward_SUF(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_hh,
                             gain_c, NH + t * s4, RH + t * B, A + t * s4, CH + t * s1,
                             RC + t * B, TY + t * s1, Cb + rd * s1, carry, dc, DA + t * s4,
-                            DHW + t * s4, DY + t * s1, scratch);
-        gemm_SUF(B, 4 * H, H, DHW + t * s4, wp, dh);
+                            DHW + t * s4, DY + t * s1, scratch + tid * 8 * H);
+        BARRIER
+        gemm_part_SUF(B, 4 * H, H, DHW + t * s4, wp, dh, tid, nth);
+        BARRIER
+    }
     }
 }
 #undef SLOTS
+#undef ROWS
+#undef TEAM
+#undef THREAD_ID
+#undef THREADS
+#undef BARRIER
 """
 
 _C_HEADER = """#include <math.h>
@@ -344,13 +396,20 @@ def _c_source() -> str:
 
 
 _FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-shared", "-fPIC"]
+# With OpenMP first (the loops then run on torch.get_num_threads() threads; the library links
+# libgomp.so.1, the OpenMP runtime torch has already loaded, so both share one thread pool);
+# without, if the compiler or the runtime lacks it (the loops then run on one thread).
+_VARIANTS = (["-fopenmp"], [])
 _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then pointers)
     "gemm": (3, 0, 3),
-    "lstm_forward_loop": (5, 0, 8),
-    "lstm_backward_loop": (4, 0, 11),
-    "lnlstm_forward_loop": (5, 2, 15),
-    "lnlstm_backward_loop": (4, 0, 20),
+    "lstm_forward_loop": (6, 0, 8),
+    "lstm_backward_loop": (5, 0, 11),
+    "lnlstm_forward_loop": (6, 2, 15),
+    "lnlstm_backward_loop": (5, 0, 20),
 }
+# Below this many multiply-adds per step (4 B H^2) the loops stay on one thread: two barriers
+# per step would cost more than the split saves.
+_MIN_WORK = 1 << 17
 _library_cache: list = []  # [ctypes.CDLL or None], filled on first use
 
 
@@ -388,25 +447,33 @@ def _build() -> ctypes.CDLL | None:
         log.info("no C compiler found: the LSTM kernels of backend='compiled' run as PyTorch ops")
         return None
     source = _c_source()
-    key = hashlib.sha256("\0".join([source, compiler, *_FLAGS, sys.platform, _cpu()]).encode())
     folder = _kernel_folder()
-    path = os.path.join(folder, f"lstm_{key.hexdigest()[:16]}.so")
-    try:
-        if not os.path.exists(path):
-            with tempfile.TemporaryDirectory(dir=folder) as work:
-                src = os.path.join(work, "lstm.c")
-                with open(src, "w") as f:
-                    f.write(source)
-                out = os.path.join(work, "lstm.so")
-                subprocess.run([compiler, *_FLAGS, src, "-o", out, "-lm"], check=True,
-                               capture_output=True, text=True, timeout=120)
-                os.replace(out, path)  # atomic: concurrent builders write the same file
-        lib = ctypes.CDLL(path)
-    except (OSError, subprocess.SubprocessError) as error:
-        detail = getattr(error, "stderr", "") or error
-        log.warning("building the C kernels of backend='compiled' failed (%s); the LSTM "
-                    "kernels run as PyTorch ops", str(detail).strip()[:500])
-        return None
+    for extra in _VARIANTS:
+        flags = [*_FLAGS, *extra]
+        key = hashlib.sha256("\0".join([source, compiler, *flags, sys.platform, _cpu()])
+                             .encode())
+        path = os.path.join(folder, f"lstm_{key.hexdigest()[:16]}.so")
+        try:
+            if not os.path.exists(path):
+                with tempfile.TemporaryDirectory(dir=folder) as work:
+                    src = os.path.join(work, "lstm.c")
+                    with open(src, "w") as f:
+                        f.write(source)
+                    out = os.path.join(work, "lstm.so")
+                    subprocess.run([compiler, *flags, src, "-o", out, "-lm"], check=True,
+                                   capture_output=True, text=True, timeout=120)
+                    os.replace(out, path)  # atomic: concurrent builders write the same file
+            lib = ctypes.CDLL(path)
+            break
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = str(getattr(error, "stderr", "") or error).strip()[:500]
+            if extra:
+                log.info("C kernels with %s failed (%s); building them for one thread",
+                         " ".join(extra), detail)
+                continue
+            log.warning("building the C kernels of backend='compiled' failed (%s); the LSTM "
+                        "kernels run as PyTorch ops", detail)
+            return None
     for suffix in ("f32", "f64"):
         for name, (longs, doubles, pointers) in _SIGNATURES.items():
             fn = getattr(lib, f"{name}_{suffix}")
@@ -561,6 +628,11 @@ def _gemm_weights(k, W: Tensor, batch_size: int, transpose: bool):
     return _matmul(W.t().contiguous() if transpose else W, None, batch_size)
 
 
+def _threads(B: int, H: int) -> int:
+    """Threads for a loop: ``torch.get_num_threads()``, or 1 for a small step."""
+    return max(1, torch.get_num_threads()) if 4 * B * H * H >= _MIN_WORK else 1
+
+
 def _ptr(t: Tensor | None):
     return None if t is None else t.data_ptr()
 
@@ -589,13 +661,13 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
     if isinstance(k, _CKernels):
         hw = xw.new_empty(B, G)
         if layer_norm:
-            k.lnlstm_forward_loop(T, B, H, reverse, keep, *eps, _ptr(gemm), _ptr(xw),
-                                  *map(_ptr, ln), _ptr(mask), _ptr(Hb), _ptr(Cb),
+            k.lnlstm_forward_loop(_threads(B, H), T, B, H, reverse, keep, *eps, _ptr(gemm),
+                                  _ptr(xw), *map(_ptr, ln), _ptr(mask), _ptr(Hb), _ptr(Cb),
                                   *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
                                   _ptr(hw))
         else:
-            k.lstm_forward_loop(T, B, H, reverse, keep, _ptr(gemm), _ptr(xw), _ptr(mask),
-                                _ptr(Hb), _ptr(Cb), _ptr(saved["A"]), _ptr(saved["TC"]),
+            k.lstm_forward_loop(_threads(B, H), T, B, H, reverse, keep, _ptr(gemm), _ptr(xw),
+                                _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(saved["A"]), _ptr(saved["TC"]),
                                 _ptr(hw))
     else:
         rows = {name: list(b.unbind(0)) * (T // n) for name, b in saved.items()}
@@ -632,16 +704,16 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     DHW, DY = (Hb.new_empty(T, B, G), Hb.new_empty(T, B, H)) if layer_norm else (DA, None)
     ln = tuple(p.detach().contiguous() for p in ln)
     if isinstance(k, _CKernels):
-        dh_next = Hb.new_empty(B, H)
+        dh_next, threads = Hb.new_empty(B, H), _threads(B, H)
         if layer_norm:
-            scratch = Hb.new_empty(8 * H)
-            k.lnlstm_backward_loop(T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
+            scratch = Hb.new_empty(threads, 8 * H)  # one slice per thread
+            k.lnlstm_backward_loop(threads, T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
                                    _ptr(ln[0]), _ptr(ln[1]),
                                    *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
                                    _ptr(Cb), _ptr(dh), _ptr(carry), _ptr(dc), _ptr(DA),
                                    _ptr(DHW), _ptr(DY), _ptr(scratch), _ptr(dh_next))
         else:
-            k.lstm_backward_loop(T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
+            k.lstm_backward_loop(threads, T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
                                  _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(Cb), _ptr(dh),
                                  _ptr(carry), _ptr(dc), _ptr(DA), _ptr(dh_next))
     else:

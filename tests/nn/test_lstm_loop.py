@@ -154,3 +154,23 @@ def test_without_c_compiler_the_fallback_runs(monkeypatch):
     x = torch.randn(B, T, D, dtype=torch.float64)
     torch.testing.assert_close(layer(x, lengths=LENGTHS)[0], ref(x, lengths=LENGTHS)[0])
     assert layer.backend_used == "compiled"
+
+
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_c_loops_give_the_same_bits_on_any_number_of_threads(monkeypatch, kind, dtype):
+    """Each thread owns whole rows / GEMM panels, so 3 threads (some with an empty share: the
+    backward GEMM has one panel) give bit for bit what 1 thread gives."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here")
+    cell = make_cell(kind, dtype)
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(T, B, D, generator=g, dtype=dtype)
+    state = tuple(torch.randn(B, H, generator=g, dtype=dtype) for _ in range(2))
+    mask = torch.arange(T).unsqueeze(1) < LENGTHS
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(lstm_loop, "_threads", lambda B, H, n=threads: n)
+        results.append(run(lstm_loop.unroll, cell, x, state, mask, True))
+    for one, three in zip(*results):
+        assert torch.equal(one, three)
