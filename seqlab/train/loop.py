@@ -154,7 +154,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         return stop
 
     epoch_start = run_start = time.perf_counter()
-    epoch_before = progress.epoch_seconds  # a mid-epoch resume: the epoch's time before it
+    epoch_before = 0.0  # the epoch's seconds before this (re)start, set per epoch below
 
     def epoch_time() -> float:
         return epoch_before + time.perf_counter() - epoch_start
@@ -169,7 +169,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         carry = None
         if progress.batch == 0:
             progress.epoch_nll, progress.epoch_tokens, progress.epoch_seconds = 0.0, 0, 0.0
-        epoch_before = progress.epoch_seconds
+        epoch_before = progress.epoch_seconds  # a mid-epoch resume: the time before it
         meter, window, tokens, last = NLLMeter(), NLLMeter(), 0, time.perf_counter()
         meter.add(progress.epoch_nll, progress.epoch_tokens)  # resumed: the epoch so far
         for i, (x, y) in enumerate(train_data):
