@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 from seqlab.config import RunConfig
-from seqlab.train.runner import train_lm
+from seqlab.tasks import preset
+from seqlab.tasks import train as train_task
 
 PUBLISHED = {"tinyshakespeare": ("1.47 nats (nanoGPT baby GPT, valid)", 1.4697),
              "ptb-char": ("1.36 bpc (LSTM, test)", 1.36 * math.log(2))}
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             "train": {"max_steps": args.steps, "epochs": 100,
                       "eval_every": args.steps // 5 if args.steps % 5 == 0 else args.steps,
                       "threads": args.threads, "out_dir": f"{args.out_dir}/char-{name}"},
-        }, base=RunConfig.from_preset("char-small"))
-        result = train_lm(cfg, overwrite=True, log=lambda line: print(line, flush=True))
+        }, base=preset("lm", "char-small"))
+        result = train_task(cfg, overwrite=True, log=lambda line: print(line, flush=True))
         chars = args.steps * cfg.data.batch_size * cfg.data.bptt
         split = "test" if name == "ptb-char" and "test_loss" in result else "valid"
         rows.append((name, split, result[f"{split}_loss"], result[f"{split}_bpc"],

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from seqlab.config import RunConfig
-from seqlab.train.runner import train_lm
+from seqlab.tasks import preset
+from seqlab.tasks import train as train_task
 
 PAPER = {"zaremba-small": (120.7, 114.5), "zaremba-medium": (86.2, 82.7),
          "zaremba-large": (82.2, 78.4),
@@ -52,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     train = {"out_dir": out, "threads": args.threads, "log_every": 100, "checkpoint_every": 100}
     if args.epochs:
         train["epochs"] = args.epochs
-    cfg = RunConfig.from_dict({"train": train}, base=RunConfig.from_preset(args.preset))
+    cfg = RunConfig.from_dict({"train": train}, base=preset("lm", args.preset))
     torch.set_num_threads(args.threads)
     resume = (Path(out) / "last.safetensors").exists()
-    result = train_lm(cfg, resume=resume, log=lambda line: print(line, flush=True))
+    result = train_task(cfg, resume=resume, log=lambda line: print(line, flush=True))
     epochs = [h for h in result["history"] if h.get("train_seconds")]
     full = [h for h in epochs if h["train_tokens"] > 0]
     s_epoch = sum(h["train_seconds"] for h in full) / max(1, len(full))

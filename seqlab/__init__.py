@@ -49,8 +49,13 @@ _EXPORTS = {
     # models
     "LanguageModel": "seqlab.models.language_model",
     "CheckpointError": "seqlab.errors",
+    "LanguageModelConfig": "seqlab.models.language_model",
     "RunConfig": "seqlab.config",
     "load_checkpoint": "seqlab.train.checkpoint",
+    # tasks: one registry and one loader for every trained model (training:
+    # seqlab.tasks.train; the name `seqlab.train` is the training-machinery subpackage)
+    "TASKS": "seqlab.tasks",
+    "load": "seqlab.tasks",
 }
 
 __all__ = ["__version__", *_EXPORTS]

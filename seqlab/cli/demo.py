@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from seqlab.config import RunConfig
     from seqlab.errors import ConfigError
     from seqlab.generate.decoding import encode_prompt, sample
+    from seqlab.tasks import build_model, default_config, train
     from seqlab.train.checkpoint import load_checkpoint
-    from seqlab.train.runner import train_lm
 
     out = Path(args.out_dir)
     if args.dataset == "stdlib":
@@ -83,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
                   "loss_reduction": "token", "epochs": 100, "time_limit": args.minutes * 60,
                   "eval_every": 150, "log_every": 50, "seed": args.seed,
                   "threads": args.threads, "out_dir": str(out)},
-    })
+    }, base=default_config("lm"))
     print(f"training a 2x256 character LSTM for {args.minutes:g} minutes; validation bits per "
           "character should fall from ~6.5 towards ~2 (lower is better)")
     started = time.perf_counter()
-    result = train_lm(cfg, dry_run=args.dry_run, overwrite=True,
+    result = train(cfg, dry_run=args.dry_run, overwrite=True,
                       log=lambda line: print(line, flush=True))
     curve = [f"{h['valid_bpc']:.2f}" for h in result["history"]]
     print(f"\nvalid bpc per evaluation: {' -> '.join(curve) or '(none)'}")
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from seqlab.text.tokenize import Tokenizer
     from seqlab.text.vocab import Vocab
 
-    model = ckpt.build_model()
+    model = build_model(ckpt)
     vocab, tokenizer = Vocab.from_dict(ckpt.vocab), Tokenizer.from_dict(ckpt.tokenizer)
     newline = [vocab.token_to_id("\n")] if "\n" in vocab else [vocab.bos_id]
     length = 5 if args.dry_run else 300

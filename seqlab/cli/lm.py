@@ -1,19 +1,15 @@
-"""Language-model commands: ``seqlab prepare | train lm | eval | generate | score``.
+"""Language-model commands: ``seqlab prepare | generate | score`` (training and evaluation of
+every task, the LM included, are in :mod:`seqlab.cli.train`).
 
 Examples::
 
     seqlab prepare --dataset ptb
-    seqlab train lm --dataset ptb --preset zaremba-small --out-dir runs/ptb-small
-    seqlab train lm --preset zaremba-small --out-dir runs/ptb-small --resume
-    seqlab train lm --data my_corpus.txt --tokenizer char --preset char-small
-    seqlab eval runs/ptb-small/best.safetensors --split test
     seqlab generate runs/ptb-small/best.safetensors --prompt "the company" --strategy sample \\
         --temperature 0.8 --top-p 0.9 --seed 1
     seqlab score runs/ptb-small/best.safetensors "the cat sat on the mat"
 
-Every command takes ``--dry-run`` (one batch, or one token / one sentence) so CI can run each
-end to end in seconds. ``train`` takes every config field as a flag (``--hidden-size``,
-``--model.hidden_size``) or from ``--config run.toml``; see ``seqlab train lm --help``.
+Every command takes ``--dry-run`` (one token / one sentence) so CI can run each end to end in
+seconds.
 """
 
 from __future__ import annotations
@@ -21,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from seqlab.config import add_config_arguments, config_from_args
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -55,64 +49,20 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-# -------------------------------------------------------------------------------------- train
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", nargs="?", default="lm", choices=["lm"],
-                        help="what to train (default lm: a recurrent language model)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue <out-dir>/last.safetensors exactly where it stopped")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="one training batch and one validation batch (into <out-dir>/dry-run)")
-    add_config_arguments(parser)
-
-
-def run_train(args: argparse.Namespace) -> int:
-    from seqlab.train.runner import train_lm
-
-    cfg = config_from_args(args)
-    result = train_lm(cfg, resume=args.resume, dry_run=args.dry_run,
-                      log=lambda line: print(line, flush=True))
-    print(f"| done: {result['stopped']} | checkpoints in {result['out_dir']} |")
-    return 0
-
-
-# --------------------------------------------------------------------------------------- eval
 def _checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a .safetensors checkpoint (or a run folder: its "
                         "last.safetensors)")
     parser.add_argument("--dry-run", action="store_true", help="one batch / token / sentence")
 
 
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    _checkpoint_argument(parser)
-    parser.add_argument("--split", default="test", help="valid or test (default test)")
-    parser.add_argument("--data", metavar="FILE", default=None,
-                        help="evaluate on this text file (encoded with the checkpoint's vocab)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="rows evaluated in parallel (default: the checkpoint's "
-                             "data.final_eval_batch_size, 1 = the split as one stream, every "
-                             "token after the first scored)")
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    from seqlab.config import RunConfig
+def _load_lm(path: str, command: str):
+    """The checkpoint and its language model; a clear error for another task's checkpoint."""
+    from seqlab.tasks import build_model
     from seqlab.train.checkpoint import load_checkpoint
-    from seqlab.train.loop import evaluate
-    from seqlab.train.runner import load_corpus, streams
 
-    ckpt = load_checkpoint(args.checkpoint)
-    overrides: dict = {"data": {}}
-    if args.batch_size:
-        overrides["data"]["final_eval_batch_size"] = args.batch_size
-    cfg = RunConfig.from_dict(overrides, base=ckpt.config)
-    corpus = load_corpus(cfg, vocab=ckpt.vocab, tokenizer=ckpt.tokenizer, data=args.data)
-    model = ckpt.build_model()
-    meter = evaluate(model, streams(corpus, cfg, args.split, final=True), "cpu",
-                     1 if args.dry_run else None)
-    result = {"split": args.split, "tokens": meter.count, "loss": meter.loss, "ppl": meter.ppl,
-              "bpc": meter.bpc}
-    print(json.dumps(result))
-    return 0
+    ckpt = load_checkpoint(path)
+    ckpt.check_task("lm", command)
+    return ckpt, build_model(ckpt)
 
 
 # ----------------------------------------------------------------------------------- generate
@@ -139,16 +89,14 @@ def _vocab_and_tokenizer(ckpt):
 
 def run_generate(args: argparse.Namespace) -> int:
     from seqlab.generate import decoding
-    from seqlab.train.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt, model = _load_lm(args.checkpoint, "generate")
     vocab, tokenizer = _vocab_and_tokenizer(ckpt)
     start = [vocab.eos_id]  # training streams put <eos> (or "\n") before every line
     if tokenizer.keeps_newlines:
         start = [vocab.token_to_id("\n")] if "\n" in vocab else [vocab.bos_id]
     prompt = start + decoding.encode_prompt(args.prompt, vocab, tokenizer)
     steps = 1 if args.dry_run else args.max_new_tokens
-    model = ckpt.build_model()
     for i in range(args.num_samples):
         seed = None if args.seed is None else args.seed + i
         if args.strategy == "greedy":
@@ -176,9 +124,8 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def run_score(args: argparse.Namespace) -> int:
     from seqlab.errors import DataError
     from seqlab.generate import decoding
-    from seqlab.train.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt, model = _load_lm(args.checkpoint, "generate")
     vocab, tokenizer = _vocab_and_tokenizer(ckpt)
     if args.file:
         with open(args.file, encoding="utf-8") as fh:
@@ -187,7 +134,6 @@ def run_score(args: argparse.Namespace) -> int:
         sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if not sentences:
         raise DataError("score needs sentences: as arguments, --file FILE or on stdin")
-    model = ckpt.build_model()
     line_end = vocab.token_to_id("\n") if tokenizer.keeps_newlines else vocab.eos_id
     for sentence in sentences[:1] if args.dry_run else sentences:
         ids = decoding.encode_prompt(sentence, vocab, tokenizer) + [line_end]

@@ -1,4 +1,4 @@
-"""``seqlab`` command line.
+"""seqlab: sequence models from n-grams to recurrent networks, on the command line.
 
 Each top-level command lives in its own module under ``seqlab.cli`` and exposes
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only dispatches, and imports a
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import sys
 
 # command -> (module, one-line help). One literal table; add a line to add a command.
 COMMANDS = {
     "demo": ("seqlab.cli.demo", "train a small character LSTM and sample from it"),
     "prepare": ("seqlab.cli.lm", "tokenize a corpus once into a memory-mapped id file"),
-    "train": ("seqlab.cli.lm", "train a model (e.g. `seqlab train lm --preset zaremba-small`)"),
-    "eval": ("seqlab.cli.lm", "evaluate a checkpoint (perplexity)"),
+    "train": ("seqlab.cli.train", "train a model of a registered task (`seqlab train --help` "
+              "lists them)"),
+    "eval": ("seqlab.cli.train", "evaluate a checkpoint of any task on a split or a file"),
     "generate": ("seqlab.cli.lm", "generate text from a checkpoint"),
     "score": ("seqlab.cli.lm", "score sentences with a checkpoint"),
     "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
@@ -37,7 +39,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         if name == wanted:  # only the chosen command's module is imported
             mod = importlib.import_module(module)
             add = getattr(mod, f"add_{name}_arguments", None) or mod.add_arguments
-            add(p)
+            if "argv" in inspect.signature(add).parameters:
+                add(p, argv=argv)
+            else:
+                add(p)
             p.set_defaults(_run=getattr(mod, f"run_{name}", None) or mod.run)
     return parser
 
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args._argv = argv
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
@@ -56,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except SeqlabError as exc:  # expected, user-facing: one clear line, no traceback
         print(f"seqlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

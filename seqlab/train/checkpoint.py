@@ -1,19 +1,24 @@
-"""Checkpoints as data: one safetensors file holding tensors plus a JSON header.
+"""Checkpoints as data: one safetensors file holding tensors plus a JSON header, for every task.
 
 Layout of ``<name>.safetensors``:
 
-- tensors ``model/<param>`` (weights; a tied decoder weight is stored once),
-  ``optim/<param index>/<key>`` (optimizer state), ``carry/<i>`` (the recurrent state carried
-  between BPTT windows when saved mid-epoch) and ``rng/torch``, ``rng/numpy``;
-- metadata ``{"seqlab": JSON}`` with the seqlab version, the run config, the vocabulary and
-  tokenizer (their ``to_dict``), vocab size, optimizer param groups, schedule state, training
-  progress (epoch, batch within the epoch, step, best metric, history), Python/NumPy RNG state
-  and a SHA-256 of every tensor's bytes.
+- tensors ``model/<param>`` (weights; tied weights are stored once), ``optim/<param index>/<key>``
+  (optimizer state), ``carry/<i>`` (the state carried between batches when saved mid-epoch;
+  under multi-process training the whole batch's, gathered from every process), ``rng/torch``,
+  ``rng/numpy`` (and ``rng/<rank>/torch``, ``rng/<rank>/numpy`` for the other processes);
+- metadata ``{"seqlab": JSON}`` with the format, seqlab version, the registered **task** name,
+  the run config (its TOML tables), the model's **assets** (vocabularies, tokenizers, label sets,
+  scalers: whatever ``model.assets()`` returns), optimizer param groups, schedule state,
+  training progress (epoch, batch within the epoch, step, best metric, history), Python/NumPy
+  RNG state, the world size, and a SHA-256 over every tensor's bytes **and** the rest of the
+  metadata, so an edited header is caught as surely as a flipped weight.
 
-Nothing is unpickled on load. Files are written to a temporary name in the same directory and
-moved into place with ``os.replace``, so a crash mid-write leaves the previous checkpoint whole.
-A truncated or altered file, a missing one, or one whose config or vocabulary does not match
-the run raise :class:`~seqlab.errors.CheckpointError` naming the cause.
+This module knows no task model: :func:`seqlab.tasks.load` rebuilds the right model from the
+task name, its config and assets. Nothing is unpickled on load. Files are written to a temporary
+name in the same directory and moved into place with ``os.replace``, so a crash mid-write leaves
+the previous checkpoint whole. A truncated or altered file, a missing one, or one whose config or
+vocabulary does not match the run raise :class:`~seqlab.errors.CheckpointError` naming the
+cause. Format 1 files (language models of seqlab 0.1) still load.
 """
 
 from __future__ import annotations
@@ -33,14 +38,18 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from seqlab.config import RunConfig
 from seqlab.errors import CheckpointError, ConfigError
 
-FORMAT = "seqlab-checkpoint/1"
+FORMAT = "seqlab-checkpoint/2"
+FORMAT_V1 = "seqlab-checkpoint/1"
 
 
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
+def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any] | None = None) -> str:
+    """SHA-256 of every tensor (name, dtype, shape, bytes) and, from format 2, the metadata."""
     h = hashlib.sha256()
+    if meta is not None:
+        body = {k: v for k, v in meta.items() if k != "sha256"}
+        h.update(json.dumps(body, sort_keys=True).encode())
     for key in sorted(tensors):
         t = tensors[key].detach().contiguous().cpu()
         h.update(key.encode())
@@ -49,22 +58,23 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def rng_state(prefix: str = "rng") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Torch, NumPy and Python RNG states as (tensors, JSON-able dict)."""
     # the legacy global NumPy RNG is what user code seeds with np.random.seed: save it as is
     kind, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
-    tensors = {"rng/torch": torch.get_rng_state(),
-               "rng/numpy": torch.from_numpy(np.asarray(keys, dtype=np.int64))}
+    tensors = {f"{prefix}/torch": torch.get_rng_state(),
+               f"{prefix}/numpy": torch.from_numpy(np.asarray(keys, dtype=np.int64))}
     version, internal, gauss = random.getstate()
     meta = {"numpy": [kind, int(pos), int(has_gauss), float(cached)],
             "python": [version, list(internal), gauss]}
     return tensors, meta
 
 
-def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    torch.set_rng_state(tensors["rng/torch"])
+def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                  prefix: str = "rng") -> None:
+    torch.set_rng_state(tensors[f"{prefix}/torch"])
     kind, pos, has_gauss, cached = meta["numpy"]
-    keys = tensors["rng/numpy"].numpy().astype(np.uint32)
+    keys = tensors[f"{prefix}/numpy"].numpy().astype(np.uint32)
     np.random.set_state((kind, keys, pos, has_gauss, cached))  # noqa: NPY002
     version, internal, gauss = meta["python"]
     random.setstate((version, tuple(internal), gauss))
@@ -103,28 +113,54 @@ def _carry_tensors(carry: Any) -> tuple[dict[str, torch.Tensor], str | None]:
             "tuple")
 
 
-def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, config: RunConfig,
-                    vocab_size: int, vocab: dict | None = None, tokenizer: dict | None = None,
+def tied_names(model: torch.nn.Module) -> set[str]:
+    """State-dict names that share storage with an earlier name (stored once)."""
+    seen: set[int] = set()
+    tied = set()
+    for name, tensor in model.state_dict().items():
+        if tensor.data_ptr() in seen:
+            tied.add(name)
+        seen.add(tensor.data_ptr())
+    return tied
+
+
+def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, task: str,
+                    config: dict[str, Any], assets: dict[str, Any] | None = None,
                     optimizer: torch.optim.Optimizer | None = None,
                     schedule: dict | None = None, progress: dict | None = None,
-                    carry: Any = None) -> Path:
-    """Write a checkpoint atomically and return its path."""
+                    carry: Any = None, rng: list[tuple[dict, dict]] | None = None,
+                    world_size: int = 1) -> Path:
+    """Write a checkpoint atomically and return its path.
+
+    Args:
+        model: the task model (its weights are saved).
+        task: the registered task name (``seqlab.tasks.TASKS``).
+        config: the run config as tables (``RunConfig.to_dict()``).
+        assets: ``model.assets()``: vocabularies and label sets, JSON-able.
+        optimizer, schedule, progress, carry: the resume point.
+        rng: per-process RNG states ``[rng_state() of rank 0, of rank 1, ...]`` (default: this
+            process's).
+        world_size: the number of training processes.
+    """
     from seqlab import __version__
 
     path = Path(path)
     tensors = _model_tensors(model)
-    meta: dict[str, Any] = {"format": FORMAT, "seqlab_version": __version__,
-                            "config": config.to_dict(), "vocab_size": vocab_size,
-                            "vocab": vocab, "tokenizer": tokenizer, "schedule": schedule,
-                            "progress": progress or {}}
+    meta: dict[str, Any] = {"format": FORMAT, "seqlab_version": __version__, "task": task,
+                            "config": config, "assets": assets or {}, "schedule": schedule,
+                            "progress": progress or {}, "world_size": world_size}
     if optimizer is not None:
         optim_tensors, meta["optimizer"] = _optimizer_tensors(optimizer)
         tensors.update(optim_tensors)
     carry_tensors, meta["carry"] = _carry_tensors(carry)
     tensors.update(carry_tensors)
-    rng_tensors, meta["rng"] = rng_state()
-    tensors.update(rng_tensors)
-    meta["sha256"] = _digest(tensors)
+    states = rng or [rng_state()]
+    for rank, (rng_tensors, rng_meta) in enumerate(states):
+        prefix = "rng" if rank == 0 else f"rng/{rank}"
+        tensors.update({k.replace("rng", prefix, 1): v for k, v in rng_tensors.items()})
+        meta["rng" if rank == 0 else f"rng_{rank}"] = rng_meta
+    meta["rng_ranks"] = len(states)
+    meta["sha256"] = _digest(tensors, meta)
     blob = st_save(tensors, metadata={"seqlab": json.dumps(meta)})
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -143,36 +179,48 @@ def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, config: 
 
 @dataclass
 class Checkpoint:
-    """What a checkpoint file holds, loaded back (see :func:`load_checkpoint`)."""
+    """What a checkpoint file holds, loaded back (see :func:`load_checkpoint`).
+
+    ``config`` is the run config's tables (``seqlab.tasks.config_of`` parses them for the
+    task); ``assets`` what the model needs besides its weights.
+    """
 
     path: Path
-    config: RunConfig
-    vocab_size: int
-    vocab: dict | None
-    tokenizer: dict | None
+    task: str
+    config: dict[str, Any]
+    assets: dict[str, Any]
     model_state: dict[str, torch.Tensor]
     progress: dict
     schedule: dict | None
     meta: dict
     tensors: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
 
-    def build_model(self, **overrides: Any) -> torch.nn.Module:
-        """The LanguageModel with the saved weights (``overrides`` e.g. backend="reference")."""
-        from seqlab.models.language_model import LanguageModel
+    @property
+    def vocab(self) -> dict | None:
+        return self.assets.get("vocab")
 
-        cfg = self.config.model
-        if overrides:
-            cfg = type(cfg)(**{**cfg.__dict__, **overrides})
-        model = LanguageModel.from_config(self.vocab_size, cfg)
-        self.load_weights(model)
-        return model
+    @property
+    def tokenizer(self) -> dict | None:
+        return self.assets.get("tokenizer")
+
+    def check_task(self, wanted: str, command: str = "") -> None:
+        """Raise CheckpointError unless this is a checkpoint of task ``wanted``."""
+        if self.task != wanted:
+            what = f"`seqlab {command}`" if command else "this command"
+            raise CheckpointError(f"{self.path} is a checkpoint of task {self.task!r}; "
+                                  f"{what} needs a {wanted!r} checkpoint")
 
     def load_weights(self, model: torch.nn.Module) -> None:
-        missing, unexpected = model.load_state_dict(self.model_state, strict=False)
-        tied = {"decoder.weight"} if self.config.model.tie_weights else set()
-        if set(missing) - tied or unexpected:
+        try:
+            missing, unexpected = model.load_state_dict(self.model_state, strict=False)
+        except RuntimeError as exc:
+            detail = " ".join(line.strip() for line in str(exc).splitlines()[:3])
+            raise CheckpointError(f"checkpoint {self.path} does not fit the model: "
+                                  f"{detail}") from None
+        missing = set(missing) - tied_names(model)
+        if missing or unexpected:
             raise CheckpointError(f"checkpoint {self.path} does not fit the model: missing "
-                                  f"{sorted(set(missing) - tied)}, unexpected {sorted(unexpected)}")
+                                  f"{sorted(missing)}, unexpected {sorted(unexpected)}")
 
     def load_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         saved = self.meta.get("optimizer")
@@ -199,38 +247,59 @@ class Checkpoint:
             [k for k in self.tensors if k.startswith("carry/")]))]
         return parts[0] if kind == "tensor" else tuple(parts)
 
-    def restore_rng(self) -> None:
-        set_rng_state(self.tensors, self.meta["rng"])
+    def restore_rng(self, rank: int = 0) -> None:
+        """Restore the RNG states of process ``rank`` (rank 0's if the file has no other)."""
+        if rank and rank < int(self.meta.get("rng_ranks", 1)):
+            set_rng_state(self.tensors, self.meta[f"rng_{rank}"], prefix=f"rng/{rank}")
+        else:
+            set_rng_state(self.tensors, self.meta["rng"])
 
-    def check_matches(self, config: RunConfig, vocab: dict | None) -> None:
-        """Raise CheckpointError unless ``config`` (model and data) and ``vocab`` match."""
-        diffs = []
-        saved = self.config.to_dict()
-        wanted = config.to_dict()
-        for section in ("model", "data"):
-            for key, value in wanted[section].items():
-                if key in ("eval_batch_size", "final_eval_batch_size", "cache_dir", "backend"):
-                    continue  # do not change what is learned
-                if saved[section].get(key) != value:
-                    diffs.append(f"{section}.{key}: checkpoint {saved[section].get(key)!r}, "
-                                 f"run {value!r}")
+    def check_matches(self, config: Any, assets: dict | None) -> None:
+        """Raise CheckpointError unless ``config`` (a RunConfig) and ``assets`` match.
+
+        Options each section lists in ``RESUMABLE`` (epochs, eval batch sizes, threads...) may
+        differ: they do not change what is learned.
+        """
+        if config.task != self.task:
+            raise CheckpointError(f"{self.path} is a checkpoint of task {self.task!r}, the run "
+                                  f"is task {config.task!r}")
+        try:
+            saved = type(config).from_dict(self.config, base=config)
+        except ConfigError as exc:
+            raise CheckpointError(f"checkpoint {self.path} holds an invalid config: "
+                                  f"{exc}") from None
+        ignore = {name: getattr(cls, "RESUMABLE", ()) for name, cls in config.sections().items()}
+        diffs = saved.differences(config, ignore)
         if diffs:
             raise CheckpointError(f"checkpoint {self.path} was made with another config: "
                                   + "; ".join(diffs))
-        if vocab is not None and self.vocab is not None and vocab != self.vocab:
-            raise CheckpointError(f"checkpoint {self.path} has another vocabulary: "
-                                  + _vocab_difference(self.vocab, vocab))
+        for key, wanted in (assets or {}).items():
+            have = self.assets.get(key)
+            if have is not None and wanted is not None and have != wanted:
+                raise CheckpointError(f"checkpoint {self.path} has another {key}: "
+                                      + _assets_difference(have, wanted))
 
 
-def _vocab_difference(saved: dict, wanted: dict) -> str:
-    a, b = saved.get("tokens", saved), wanted.get("tokens", wanted)
+def _assets_difference(saved: Any, wanted: Any) -> str:
+    a = saved.get("tokens", saved) if isinstance(saved, dict) else saved
+    b = wanted.get("tokens", wanted) if isinstance(wanted, dict) else wanted
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
-            return f"{len(a)} tokens in the checkpoint, {len(b)} in the data"
+            return f"{len(a)} entries in the checkpoint, {len(b)} in the data"
         for i, (x, y) in enumerate(zip(a, b)):
             if x != y:
                 return f"id {i} is {x!r} in the checkpoint, {y!r} in the data"
-    return "the saved vocabulary differs from the data's"
+    return "the saved one differs from the data's"
+
+
+def _upgrade_v1(meta: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 (language model) header in format 2's terms."""
+    config = meta.get("config", {})
+    tokenizer = meta.get("tokenizer") or {}
+    char = tokenizer.get("name") == "char" or config.get("data", {}).get("dataset") == "ptb-char"
+    return {**meta, "task": "lm", "config": {"task": "lm", **config},
+            "assets": {"vocab": meta.get("vocab"), "tokenizer": meta.get("tokenizer"),
+                       "vocab_size": meta.get("vocab_size"), "char_level": char}}
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> Checkpoint:
@@ -246,22 +315,23 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> Check
         header_len = int.from_bytes(blob[:8], "little")
         header = json.loads(blob[8:8 + header_len])
         meta = json.loads(header["__metadata__"]["seqlab"])
+        if not isinstance(meta, dict):
+            raise TypeError("the seqlab header is not a JSON object")
     except (SafetensorError, ValueError, KeyError, TypeError, OverflowError) as exc:
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt "
                               f"({len(blob)} bytes): {exc}") from None
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in (FORMAT, FORMAT_V1):
         raise CheckpointError(f"{path} is not a seqlab checkpoint (format "
                               f"{meta.get('format')!r}, expected {FORMAT!r})")
-    if _digest(tensors) != meta["sha256"]:
-        raise CheckpointError(f"checkpoint {path} is corrupt: tensor data does not match its "
-                              "SHA-256")
-    try:
-        config = RunConfig.from_dict(meta["config"])
-    except ConfigError as exc:
-        raise CheckpointError(f"checkpoint {path} holds an invalid config: {exc}") from None
+    v1 = meta["format"] == FORMAT_V1
+    if _digest(tensors, None if v1 else meta) != meta.get("sha256"):
+        raise CheckpointError(f"checkpoint {path} is corrupt: its tensors or metadata do not "
+                              "match its SHA-256 (edited or damaged)")
+    if v1:
+        meta = _upgrade_v1(meta)
     model_state = {k[len("model/"):]: v.to(map_location) for k, v in tensors.items()
                    if k.startswith("model/")}
-    return Checkpoint(path=path, config=config, vocab_size=int(meta["vocab_size"]),
-                      vocab=meta.get("vocab"), tokenizer=meta.get("tokenizer"),
-                      model_state=model_state, progress=meta.get("progress", {}),
-                      schedule=meta.get("schedule"), meta=meta, tensors=tensors)
+    return Checkpoint(path=path, task=meta["task"], config=meta["config"],
+                      assets=meta.get("assets") or {}, model_state=model_state,
+                      progress=meta.get("progress", {}), schedule=meta.get("schedule"),
+                      meta=meta, tensors=tensors)

@@ -1,11 +1,22 @@
-"""The language-model training loop: truncated BPTT, clipping, schedules, early stop, resume.
+"""One training loop for every task: clipping, schedules, carried state, early stop, resume.
 
-``fit`` runs over re-iterable streams of ``(x, y)`` windows (``seqlab.data.LMStream``: each
-batch row is one contiguous slice of the corpus, so row b of window k+1 continues row b of
-window k). It carries the recurrent state from one window to the next and detaches it, logs
-fixed-width progress lines and JSON metrics, evaluates on the validation stream, and hands
-checkpoints to a callback. Everything it needs to continue is in :class:`Progress` plus the
-model, optimizer, schedule, carried state and RNG state, which the checkpoint stores.
+``fit`` runs over a re-iterable of batches (with ``len``) and a model that keeps the task
+contract of :mod:`seqlab.models.base`: ``model.loss(batch, state)`` returns the summed loss, the
+count it covers, the state to carry (language models: the recurrent state of each stream row;
+others: ``None``) and named metric sums. A carried state is detached before every batch
+(truncated BPTT). Figures are token-weighted: sums and counts are added over the batches (and
+over processes) and divided once by ``model.metrics``.
+
+It logs fixed-width lines (or draws a live progress bar in a terminal), appends JSON records
+to ``metrics_path``, evaluates on the validation batches at each epoch end (and every
+``eval_every`` steps), keeps the best value of the selection metric (``train.metric``, the
+task's own by default, with its direction: perplexity down, F1 up) and hands checkpoints to a
+callback. Everything needed to continue is in :class:`Progress` plus the model, optimizer,
+schedule, carried state and RNG state, which the checkpoint stores.
+
+Under ``torchrun`` (``dist.world > 1``) the model runs inside DistributedDataParallel; each
+process reads its shard of every batch, the loss is divided by the *global* count, so the
+averaged gradient equals the single-process one and the weights stay equal to float tolerance.
 """
 
 from __future__ import annotations
@@ -23,9 +34,9 @@ import torch
 
 from seqlab.config import TrainConfig
 from seqlab.errors import SeqlabError
-from seqlab.train.losses import token_nll
-from seqlab.train.metrics import NLLMeter
+from seqlab.train.distributed import SINGLE, Dist
 from seqlab.train.optim import LRSchedule
+from seqlab.train.progress import Reporter, format_metric
 
 
 @dataclass
@@ -35,16 +46,26 @@ class Progress:
     epoch: int = 1
     batch: int = 0
     step: int = 0
-    best_valid: float = math.inf
+    best_valid: float | None = None  # best value of the selection metric so far
     bad_evals: int = 0
-    epoch_nll: float = 0.0  # training NLL sum and token count so far in this epoch
-    epoch_tokens: int = 0
+    epoch_totals: dict[str, float] = field(default_factory=dict)  # this epoch's sums so far
     epoch_seconds: float = 0.0  # wall seconds spent in this epoch before the current (re)start
     history: list[dict] = field(default_factory=list)
     stopped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Progress:
+        data = dict(data)
+        if "epoch_nll" in data:  # checkpoints of format 1 (language models only)
+            data["epoch_totals"] = {"loss": data.pop("epoch_nll"),
+                                    "count": data.pop("epoch_tokens", 0)}
+        if data.get("best_valid") is not None and not math.isfinite(data["best_valid"]):
+            data["best_valid"] = None
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def detach(state: Any) -> Any:
@@ -56,10 +77,17 @@ def detach(state: Any) -> Any:
     return tuple(s.detach() for s in state)
 
 
-def _to(state: Any, device: torch.device) -> Any:
-    if state is None or isinstance(state, torch.Tensor):
-        return None if state is None else state.to(device)
-    return tuple(s.to(device) for s in state)
+def to_device(obj: Any, device: torch.device) -> Any:
+    """Move every tensor inside ``obj`` (tensor, tuple, list, dict, dataclass) to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(to_device(o, device) for o in obj)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if hasattr(obj, "__dataclass_fields__") and hasattr(obj, "to"):
+        return obj.to(device)
+    return obj
 
 
 def _autocast(device: torch.device, amp: str):
@@ -69,24 +97,81 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def add_totals(totals: dict[str, float], out: Any, loss: float | None = None) -> None:
+    """Add one batch's loss sum, count and metric sums to ``totals``."""
+    totals["loss"] = totals.get("loss", 0.0) + (float(out.loss) if loss is None else loss)
+    totals["count"] = totals.get("count", 0) + int(out.count)
+    for name, value in out.sums.items():
+        totals[name] = totals.get(name, 0.0) + float(value)
+
+
+class Evaluation:
+    """Summed totals of a split and the model's figures from them (``ev.ppl``, ``ev.count``)."""
+
+    def __init__(self, totals: dict[str, float], metrics: dict[str, float]) -> None:
+        self.totals, self.metrics = totals, metrics
+
+    @property
+    def count(self) -> int:
+        return int(self.totals.get("count", 0))
+
+    def __getattr__(self, name: str) -> float:
+        if name in ("totals", "metrics"):
+            raise AttributeError(name)
+        if name in self.metrics:
+            return self.metrics[name]
+        if name in self.totals:
+            return self.totals[name]
+        raise AttributeError(f"no figure {name!r}: the model reports {sorted(self.metrics)}")
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: Iterable, device: str | torch.device = "cpu",
-             max_batches: int | None = None, amp: str = "none") -> NLLMeter:
-    """Token-weighted NLL over a whole stream, carrying state across windows like training."""
+             max_batches: int | None = None, amp: str = "none",
+             dist: Dist = SINGLE) -> Evaluation:
+    """Totals and figures over a whole split, carrying state across batches like training.
+
+    Batches marked ``sharded`` are this process's part of the split: totals are summed over
+    processes, so every process gets the figure of the whole split.
+    """
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    meter, state = NLLMeter(), None
-    for i, (x, y) in enumerate(data):
+    totals: dict[str, float] = {"loss": 0.0, "count": 0}
+    state = None
+    for i, batch in enumerate(data):
         if max_batches is not None and i >= max_batches:
             break
-        x, y = x.to(device), y.to(device)
         with _autocast(device, amp):
-            logits, state = model(x, state)
-        nll, count = token_nll(logits, y)
-        meter.add(nll.item(), count)
+            out = model.evaluate_batch(to_device(batch, device), state)
+        state = out.state
+        add_totals(totals, out)
     model.train(was_training)
-    return meter
+    if dist.world > 1 and getattr(data, "sharded", False):
+        totals = dist.sum_totals(totals)
+    return Evaluation(totals, model.metrics(totals))
+
+
+class _LossForward(torch.nn.Module):
+    """``forward(batch, state) = model.loss(batch, state)``, so DDP sees the loss computation."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any, state: Any = None):
+        return self.model.loss(batch, state)
+
+
+def selection(model: Any, cfg: TrainConfig) -> tuple[str, str]:
+    """The validation figure that picks the best checkpoint, and "min" or "max"."""
+    from seqlab.models.base import metric_direction
+
+    default_name, default_mode = getattr(model, "selection", ("loss", "min"))
+    name = cfg.metric or default_name
+    if cfg.metric_mode != "auto":
+        return name, cfg.metric_mode
+    return name, default_mode if name == default_name else metric_direction(name)
 
 
 def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg: TrainConfig,
@@ -94,21 +179,23 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         progress: Progress | None = None, carry: Any = None,
         save: Callable[[Progress, Any, bool], None] | None = None,
         log: Callable[[str], None] = print, metrics_path: str | Path | None = None,
-        char_level: bool = False, max_eval_batches: int | None = None) -> Progress:
-    """Train ``model`` until ``cfg.epochs``, ``cfg.max_steps`` or early stopping.
+        max_eval_batches: int | None = None, dist: Dist = SINGLE) -> Progress:
+    """Train ``model`` until ``cfg.epochs``, ``cfg.max_steps``, ``cfg.time_limit`` or early stop.
 
     Args:
-        model: a module with ``forward(x, state) -> (logits, state)``.
-        train_data, valid_data: re-iterable streams of (x, y) long tensors (B, T); ``len``.
+        model: a task model (:class:`seqlab.models.base.TaskModel` contract).
+        train_data, valid_data: re-iterables of batches with ``len``; ``train_data`` may have
+            ``set_epoch(epoch)`` (called before each epoch, for per-epoch shuffles).
         cfg: optimizer-independent training options (clip, epochs, schedule, logging...).
         optimizer, schedule: built by :mod:`seqlab.train.optim` (or restored from a checkpoint).
         progress: where to resume (default: the start).
-        carry: recurrent state to resume a mid-epoch run with.
-        save: called as ``save(progress, carry, is_best)`` at every checkpoint point.
-        log: where progress lines go.
+        carry: state to resume a mid-epoch run with.
+        save: called as ``save(progress, state, is_best)`` at every checkpoint point (on every
+            process: gathering the state is collective; only rank 0 writes).
+        log: where progress lines go (rank 0 only).
         metrics_path: JSON-lines file that receives one record per log line and evaluation.
-        char_level: also report bits per character.
-        max_eval_batches: evaluate on at most this many validation windows (dry runs).
+        max_eval_batches: evaluate on at most this many validation batches (dry runs).
+        dist: the process group (default: one process).
 
     Returns:
         The final :class:`Progress` (``history`` holds one record per evaluation).
@@ -118,37 +205,60 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16")
     params = [p for p in model.parameters() if p.requires_grad]
     steps_per_epoch = len(train_data)  # type: ignore[arg-type]
+    metric, mode = selection(model, cfg)
+    lead = dist.rank == 0
+    reporter = Reporter(log if lead else (lambda line: None), cfg.progress_bar if lead else "off",
+                        unit=getattr(model, "count_name", "tok"))
+    model.to(device)
+    runner: Any = model.loss
+    if dist.world > 1:
+        runner = dist.wrap(_LossForward(model), device)
 
     def emit(record: dict) -> None:
-        if metrics_path is not None:
+        if metrics_path is not None and lead:
             with open(metrics_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
-    def evaluate_and_record(epoch: int, train_meter: NLLMeter, state: Any) -> bool:
+    def improved(value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        best = progress.best_valid
+        return best is None or (value < best if mode == "min" else value > best)
+
+    def evaluate_and_record(epoch: int, train_totals: dict, state: Any) -> bool:
         """Validate, update schedule/best/early-stop counters, checkpoint. True = stop."""
         train_seconds = epoch_time()
         started = time.perf_counter()
-        valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp)
+        if dist.world > 1:
+            train_totals = dist.sum_totals(train_totals)
+        train_figures = model.metrics(train_totals) if train_totals.get("count") else {}
+        valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp, dist)
+        if metric not in valid.metrics:
+            raise SeqlabError(f"train.metric={metric!r} is not a figure of this model; it "
+                              f"reports {sorted(valid.metrics)}")
         record = {"event": "valid", "epoch": epoch, "step": progress.step, "lr": schedule.lr,
-                  "train_loss": train_meter.loss, "train_ppl": train_meter.ppl,
-                  "train_bpc": train_meter.bpc, "valid_loss": valid.loss,
-                  "valid_ppl": valid.ppl, "valid_bpc": valid.bpc,
-                  "train_tokens": train_meter.count, "train_seconds": train_seconds}
+                  **{f"train_{k}": v for k, v in train_figures.items()},
+                  **{f"valid_{k}": v for k, v in valid.metrics.items()},
+                  "train_tokens": int(train_totals.get("count", 0)),
+                  "train_seconds": train_seconds, "world_size": dist.world}
         progress.history.append(record)
         emit(record)
-        figure = f"valid bpc {valid.bpc:6.3f}" if char_level else f"valid ppl {valid.ppl:9.2f}"
-        log(f"| eval  epoch {epoch:3d} | step {progress.step:7d} | time {epoch_time():7.1f}s"
-            f" | eval {time.perf_counter() - started:5.1f}s | valid loss {valid.loss:6.3f} | "
-            f"{figure} |")
-        schedule.end_epoch(valid.loss)
-        is_best = valid.loss < progress.best_valid
+        shown = " | ".join(f"valid {format_metric(k, valid.metrics[k])}"
+                           for k in ("loss", *model.log_metrics) if k in valid.metrics)
+        reporter.line(f"| eval  epoch {epoch:3d} | step {progress.step:7d} | time "
+                      f"{epoch_time():7.1f}s | eval {time.perf_counter() - started:5.1f}s | "
+                      f"{shown} |")
+        value = valid.metrics[metric]
+        schedule.end_epoch(value if mode == "min" else -value)
+        is_best = improved(value)
         if is_best:
-            progress.best_valid, progress.bad_evals = valid.loss, 0
+            progress.best_valid, progress.bad_evals = value, 0
         else:
             progress.bad_evals += 1
         stop = bool(cfg.patience) and progress.bad_evals >= cfg.patience
         if stop:
-            progress.stopped = f"early stop: no better valid loss for {cfg.patience} evaluations"
+            progress.stopped = (f"early stop: no better valid {metric} for {cfg.patience} "
+                                "evaluations")
         if save is not None:
             save(progress, state, is_best)
         return stop
@@ -159,34 +269,42 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
     def epoch_time() -> float:
         return epoch_before + time.perf_counter() - epoch_start
 
-    model.to(device)
     model.train()
     while progress.epoch <= cfg.epochs and not progress.stopped:
         epoch = progress.epoch
         schedule.start_epoch(epoch)
+        if hasattr(train_data, "set_epoch"):
+            train_data.set_epoch(epoch)
         epoch_start = time.perf_counter()
-        state = _to(carry, device) if progress.batch else None  # fresh state each epoch
+        state = to_device(carry, device) if progress.batch else None  # fresh state each epoch
         carry = None
         if progress.batch == 0:
-            progress.epoch_nll, progress.epoch_tokens, progress.epoch_seconds = 0.0, 0, 0.0
+            progress.epoch_totals, progress.epoch_seconds = {}, 0.0
         epoch_before = progress.epoch_seconds  # a mid-epoch resume: the time before it
-        meter, window, tokens, last = NLLMeter(), NLLMeter(), 0, time.perf_counter()
-        meter.add(progress.epoch_nll, progress.epoch_tokens)  # resumed: the epoch so far
-        for i, (x, y) in enumerate(train_data):
-            if i < progress.batch:  # resuming mid-epoch: skip windows already trained on
+        totals = dict(progress.epoch_totals)  # resumed: the epoch so far
+        window: dict[str, float] = {}
+        counted, last = 0, time.perf_counter()
+        reporter.start_epoch(epoch, steps_per_epoch, progress.batch)
+        for i, batch in enumerate(train_data):
+            if i < progress.batch:  # resuming mid-epoch: skip batches already trained on
                 continue
-            x, y = x.to(device), y.to(device)
-            # Truncated BPTT: the state flows on from the previous window (each batch row is a
-            # contiguous stream), but gradients stop at the window's start. Without detach,
-            # backward would run through every earlier window: time and memory grow without
-            # bound, and the graph of windows already optimised would be reused.
+            # Truncated BPTT: a carried state flows on from the previous batch (each stream
+            # row continues its text), but gradients stop at the batch's start. Without
+            # detach, backward would run through every earlier window: time and memory grow
+            # without bound, and the graph of windows already optimised would be reused.
             state = detach(state)
             with _autocast(device, cfg.amp):
-                logits, state = model(x, state)
-            nll, count = token_nll(logits, y)
-            divisor = x.shape[0] if cfg.loss_reduction == "sequence" else count
+                out = runner(to_device(batch, device), state)
+            state = out.state
+            divisor = out.sequences if cfg.loss_reduction == "sequence" else out.count
+            scale = 1.0
+            if dist.world > 1:  # the global divisor; DDP averages gradients over processes
+                divisor, global_count = dist.sum_ints(divisor, out.count)
+                scale = float(dist.world)
+            else:
+                global_count = out.count
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(nll / divisor).backward()
+            scaler.scale(out.loss * (scale / max(divisor, 1))).backward()
             if cfg.clip > 0:
                 scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(params, cfg.clip)
@@ -194,30 +312,37 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             scaler.update()
             progress.batch, progress.step = i + 1, progress.step + 1
             schedule.after_step(progress.step)
-            value = nll.item()
+            value = out.loss.item()
             if not math.isfinite(value) and cfg.amp != "fp16":  # fp16: the scaler skips steps
                 raise SeqlabError(f"training diverged: loss is {value} at step {progress.step} "
                                   f"(lr {schedule.lr:g}); lower train.lr or set train.clip")
-            meter.add(value, count)
-            progress.epoch_nll, progress.epoch_tokens = meter.nll_sum, meter.count
+            add_totals(totals, out, value)
+            progress.epoch_totals = dict(totals)
             progress.epoch_seconds = epoch_time()
-            window.add(value, count)
-            tokens += count
+            add_totals(window, out, value)
+            counted += global_count
+            reporter.step(value / max(out.count, 1), counted / max(time.perf_counter() - last,
+                                                                   1e-9))
             if progress.step % cfg.log_every == 0 or progress.batch == steps_per_epoch:
                 now = time.perf_counter()
-                figure = f"bpc {window.bpc:6.3f}" if char_level else f"ppl {window.ppl:9.2f}"
-                log(f"| epoch {epoch:3d} | {progress.batch:6d}/{steps_per_epoch:6d} batches | "
-                    f"lr {schedule.lr:8.5f} | tok/s {tokens / (now - last):8.0f} | "
-                    f"loss {window.loss:6.3f} | {figure} |")
+                rate = counted / max(now - last, 1e-9)
+                figures = model.metrics(window)
+                shown = " | ".join(format_metric(k, figures[k])
+                                   for k in ("loss", *model.log_metrics) if k in figures)
+                reporter.train_line(
+                    f"| epoch {epoch:3d} | {progress.batch:6d}/{steps_per_epoch:6d} batches | "
+                    f"lr {schedule.lr:8.5f} | {reporter.unit}/s {rate:8.0f} | {shown} |")
                 emit({"event": "train", "epoch": epoch, "step": progress.step,
-                      "lr": schedule.lr, "loss": window.loss, "ppl": window.ppl,
-                      "tok_s": tokens / (now - last)})
-                window, tokens, last = NLLMeter(), 0, now
+                      "lr": schedule.lr, **figures, f"{reporter.unit}_s": rate})
+                window, counted, last = {}, 0, now
             out_of_steps = bool(cfg.max_steps) and progress.step >= cfg.max_steps
             out_of_time = bool(cfg.time_limit) and time.perf_counter() - run_start > cfg.time_limit
+            if dist.world > 1:  # every process must stop at the same step
+                out_of_time = dist.any(out_of_time)
             end_of_epoch = progress.batch == steps_per_epoch
             if cfg.eval_every and progress.step % cfg.eval_every == 0 and not end_of_epoch:
-                if evaluate_and_record(epoch, meter, state):
+                if evaluate_and_record(epoch, totals, state):
+                    reporter.close()
                     return progress
             elif (cfg.checkpoint_every and progress.step % cfg.checkpoint_every == 0
                   and not end_of_epoch and save is not None):
@@ -226,12 +351,14 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                 progress.stopped = (f"reached max_steps={cfg.max_steps}" if out_of_steps else
                                     f"reached time_limit={cfg.time_limit:g}s")
                 break
+        reporter.end_epoch()
         if progress.batch == steps_per_epoch:
             progress.epoch, progress.batch = epoch + 1, 0
-            evaluate_and_record(epoch, meter, None)
+            evaluate_and_record(epoch, totals, None)
         elif progress.stopped.startswith("reached time_limit") and not (
                 progress.history and progress.history[-1]["step"] == progress.step):
-            evaluate_and_record(epoch, meter, state)  # the figure the time bought
+            evaluate_and_record(epoch, totals, state)  # the figure the time bought
         elif save is not None:  # stopped mid-epoch (max_steps): a resume point, no evaluation
             save(progress, state, False)
+    reporter.close()
     return progress

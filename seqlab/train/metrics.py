@@ -59,8 +59,13 @@ class NLLMeter:
         return bits_per_token(self.nll_sum, self.count) if self.count else float("nan")
 
 
+LABELS = {"bpc": "bits per character", "ppl": "perplexity", "loss": "loss (nats per item)",
+          "f1": "F1", "bleu": "BLEU", "accuracy": "accuracy"}
+
+
 def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
-    """Save train/valid ``unit`` ("ppl" or "bpc") per evaluation as a PNG (matplotlib, Agg)."""
+    """Save train/valid figure ``unit`` (e.g. "ppl", "bpc", "f1") per evaluation as a PNG
+    (matplotlib, Agg). Splits without the figure (F1 is not computed on train) are left out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,12 +76,16 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
 
     steps = [h["step"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
+    values = []
     for split in ("train", "valid"):
-        ax.plot(steps, [h[f"{split}_{unit}"] for h in history], marker="o", label=split)
+        ys = [h.get(f"{split}_{unit}", math.nan) for h in history]
+        if all(math.isnan(y) for y in ys):
+            continue
+        ax.plot(steps, ys, marker="o", label=split)
+        values += [y for y in ys if math.isfinite(y)]
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("bits per character" if unit == "bpc" else "perplexity")
-    values = [h[f"{split}_{unit}"] for h in history for split in ("train", "valid")]
-    if unit == "ppl" and max(values) > 3 * min(values):
+    ax.set_ylabel(LABELS.get(unit, unit))
+    if unit == "ppl" and values and max(values) > 3 * min(values):
         from matplotlib.ticker import FormatStrFormatter
 
         ax.set_yscale("log")

@@ -186,12 +186,12 @@ def test_final_scores_read_each_split_as_one_stream(trained, capsys):
     whatever the window length, and the CLI eval equals the training run's final figure."""
     import torch
 
+    from seqlab.tasks import build_model, config_of, get_task
     from seqlab.train.checkpoint import load_checkpoint
-    from seqlab.train.runner import load_corpus
 
     ckpt = load_checkpoint(trained)
-    corpus = load_corpus(ckpt.config, vocab=ckpt.vocab, tokenizer=ckpt.tokenizer)
-    model = ckpt.build_model().eval()
+    corpus = get_task("lm").build_data(config_of(ckpt.config), ckpt.assets)
+    model = build_model(ckpt).eval()
     ids = torch.tensor(np.asarray(corpus.splits["valid"]), dtype=torch.long)[None, :]
     with torch.no_grad():
         logits, _ = model(ids[:, :-1], None)

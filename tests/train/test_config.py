@@ -4,20 +4,23 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from seqlab.config import PRESETS, RunConfig, add_config_arguments, config_from_args, to_toml
+from seqlab.config import RunConfig, add_config_arguments, config_from_args, to_toml
 from seqlab.errors import ConfigError
+from seqlab.models.lm_task import PRESETS
+from seqlab.tasks import default_config, preset
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+LM = default_config("lm")
 
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    add_config_arguments(parser)
-    return config_from_args(parser.parse_args(argv))
+    add_config_arguments(parser, LM, PRESETS)
+    return config_from_args(parser.parse_args(argv), LM, PRESETS)
 
 
 def test_zaremba_small_preset_matches_the_paper():
-    cfg = RunConfig.from_preset("zaremba-small")
+    cfg = preset("lm", "zaremba-small")
     m, d, t = cfg.model, cfg.data, cfg.train
     assert (m.num_layers, m.hidden_size, m.embedding_dim, m.dropout) == (2, 200, 200, 0.0)
     assert (d.bptt, d.batch_size) == (35, 20)
@@ -27,16 +30,17 @@ def test_zaremba_small_preset_matches_the_paper():
 
 
 def test_toml_round_trip(tmp_path):
-    cfg = RunConfig.from_preset("zaremba-large")
+    cfg = preset("lm", "zaremba-large")
     cfg.save(tmp_path / "run.toml")
-    assert RunConfig.load(tmp_path / "run.toml") == cfg
+    assert RunConfig.load(tmp_path / "run.toml", base=LM) == cfg
+    assert tomllib.loads((tmp_path / "run.toml").read_text())["task"] == "lm"
     assert tomllib.loads(to_toml(cfg.to_dict())) == cfg.to_dict()
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_config_files_equal_presets(name):
     # configs/<preset>.toml is the readable copy of the preset table
-    assert RunConfig.load(CONFIGS / f"{name}.toml") == RunConfig.from_preset(name)
+    assert RunConfig.load(CONFIGS / f"{name}.toml", base=LM) == preset("lm", name)
 
 
 def test_flags_override_config_override_preset(tmp_path):
@@ -64,11 +68,32 @@ def test_bad_values_name_the_option(argv, match):
 
 def test_unknown_keys_and_tables(tmp_path):
     with pytest.raises(ConfigError, match="unknown option model.hiden_size"):
-        RunConfig.from_dict({"model": {"hiden_size": 3}})
+        RunConfig.from_dict({"model": {"hiden_size": 3}}, base=LM)
     with pytest.raises(ConfigError, match=r"unknown config table \[optim\]"):
-        RunConfig.from_dict({"optim": {}})
+        RunConfig.from_dict({"optim": {}}, base=LM)
+    with pytest.raises(ConfigError, match="the config is for task 'tagger', this run is task"):
+        RunConfig.from_dict({"task": "tagger"}, base=LM)
     (tmp_path / "bad.toml").write_text("[model\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        RunConfig.load(tmp_path / "bad.toml")
-    with pytest.raises(ConfigError, match="unknown preset"):
-        RunConfig.from_preset("zaremba-huge")
+        RunConfig.load(tmp_path / "bad.toml", base=LM)
+    with pytest.raises(ConfigError, match="unknown preset 'zaremba-huge' for task 'lm'"):
+        preset("lm", "zaremba-huge")
+    with pytest.raises(ConfigError, match="unknown task 'lmm'; registered tasks: lm"):
+        default_config("lmm")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "layernorm_lstm", "simple_gru",
+                                  "mingru", "minlstm"])
+def test_every_seqlab_cell_is_a_language_model_cell(cell):
+    import torch
+
+    from seqlab.models.language_model import LanguageModel
+    from seqlab.nn.factory import RECURRENT_CELLS
+
+    assert set(LM.model.CHOICES["cell"]) == set(RECURRENT_CELLS)  # one table of cell names
+    cfg = parse(["--cell", cell, "--hidden-size", "8", "--embedding-dim", "8"])
+    model = LanguageModel.from_config(cfg.model, {"vocab_size": 13})
+    logits, state = model(torch.zeros(2, 3, dtype=torch.long))
+    assert logits.shape == (2, 3, 13)
+    with pytest.raises(ConfigError, match="model.cell must be one of"):
+        parse(["--cell", "transformer"])

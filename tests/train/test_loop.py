@@ -3,9 +3,10 @@ import math
 import pytest
 import torch
 
-from seqlab.config import RunConfig, TrainConfig
+from seqlab.config import TrainConfig
 from seqlab.data.batching import LMStream
 from seqlab.models.language_model import LanguageModel
+from seqlab.tasks import default_config
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.train.loop import Progress, evaluate, fit
 from seqlab.train.optim import LRSchedule, build_optimizer
@@ -129,15 +130,16 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     whole = fit(model, train, valid, cfg, optimizer=opt,
                 schedule=LRSchedule(opt, cfg, len(train)), log=quiet)
 
-    run = RunConfig.from_dict({"train": base})
+    run = default_config("lm").to_dict()
     part_cfg = TrainConfig(**base, max_steps=7)
     model, opt = make(part_cfg)
     sched = LRSchedule(opt, part_cfg, len(train))
     saved = {}
 
     def save(progress, state, is_best):
-        saved["path"] = save_checkpoint(tmp_path / "last.safetensors", model=model, config=run,
-                                        vocab_size=V, optimizer=opt, schedule=sched.state_dict(),
+        saved["path"] = save_checkpoint(tmp_path / "last.safetensors", model=model, task="lm",
+                                        config=run, assets=model.assets(), optimizer=opt,
+                                        schedule=sched.state_dict(),
                                         progress=progress.to_dict(), carry=state)
 
     part = fit(model, train, valid, part_cfg, optimizer=opt, schedule=sched, save=save, log=quiet)
@@ -149,7 +151,7 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     ck.load_optimizer(opt)
     sched = LRSchedule(opt, cfg, len(train))
     sched.load_state_dict(ck.schedule)
-    progress = Progress(**ck.progress)
+    progress = Progress.from_dict(ck.progress)
     assert progress.epoch_seconds > 0
     progress.stopped = ""
     progress.epoch_seconds += 1000.0  # as if the first part had taken 1000 s more

@@ -1,0 +1,176 @@
+"""``seqlab train <task>`` and ``seqlab eval CKPT`` for every registered task.
+
+Examples::
+
+    seqlab train --help                                   # the registered tasks
+    seqlab train lm --dataset ptb --preset zaremba-small --out-dir runs/ptb-small
+    seqlab train lm --out-dir runs/ptb-small --resume     # the saved config; no retyping
+    seqlab train lm --out-dir runs/ptb-small --resume --epochs 20   # an allowed change
+    seqlab train lm --preset char-small --nproc-per-node 2          # torchrun, 2 processes
+    torchrun --nproc-per-node 2 -m seqlab train lm --preset char-small
+    seqlab eval runs/ptb-small/best.safetensors --split test
+
+Every config field is a flag (``--hidden-size 650`` or ``--model.hidden_size 650``) or a line in
+a TOML file (``--config run.toml``); flags beat the file, the file beats ``--preset``. With
+``--resume`` the run folder's checkpoint gives the config: flags typed with it must equal the
+saved values, except options that do not change what is learned (epochs, max steps, time
+limit, patience, logging, evaluation batch sizes, threads, device, backend), which are applied
+and listed in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
+    from seqlab.config import add_config_arguments
+    from seqlab.tasks import TASKS
+
+    sub = parser.add_subparsers(dest="task", metavar="TASK", required=True,
+                                title="tasks (seqlab train TASK --help for its options)")
+    argv = argv or []
+    after = argv[argv.index("train") + 1:] if "train" in argv else []
+    wanted = next((a for a in after if not a.startswith("-")), None)
+    for name, task in TASKS.items():
+        p = sub.add_parser(name, help=task.summary, description=f"train: {task.summary}")
+        if name != wanted:
+            continue
+        p.add_argument("--resume", action="store_true",
+                       help="continue <out-dir>/last.safetensors exactly where it stopped, "
+                            "with its saved config")
+        p.add_argument("--dry-run", action="store_true",
+                       help="one training batch and one validation batch (into "
+                            "<out-dir>/dry-run)")
+        p.add_argument("--nproc-per-node", type=int, default=0, metavar="N",
+                       help="train with N processes on this machine: runs torchrun for you "
+                            "(see the README for several machines)")
+        add_config_arguments(p, task.default_config(), task.preset_tables())
+
+
+def _resume_config(task, layers: list[dict], log) -> object:
+    """The saved config of the run folder the flags name, with the flags typed applied."""
+    from pathlib import Path
+
+    from seqlab.config import RunConfig
+    from seqlab.errors import CheckpointError
+    from seqlab.train.checkpoint import load_checkpoint
+
+    cfg = task.default_config()
+    for tables in layers:  # only to find out_dir
+        cfg = RunConfig.from_dict(tables, base=cfg)
+    last = Path(cfg.train.out_dir) / "last.safetensors"
+    if not last.exists():
+        raise CheckpointError(f"--resume: no checkpoint to continue at {last} (pass the run's "
+                              "--out-dir)")
+    ckpt = load_checkpoint(last)
+    ckpt.check_task(task.name, f"train {task.name}")
+    saved = RunConfig.from_dict(ckpt.config, base=task.default_config())
+    wanted = saved
+    for tables in layers:
+        wanted = RunConfig.from_dict(tables, base=wanted)
+    fixed = {name: getattr(cls, "RESUMABLE", ()) for name, cls in saved.sections().items()}
+    refused = set(saved.differences(wanted, fixed))  # the runner names these in its error
+    changed = [c for c in saved.differences(wanted, {}) if c not in refused]
+    if changed:
+        log("| resume overrides: " + "; ".join(c.replace("checkpoint ", "").replace(
+            ", run ", " -> ") for c in changed) + " |")
+    return wanted
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from seqlab.config import RunConfig, config_overrides
+    from seqlab.tasks import get_task, train
+
+    task = get_task(args.task)
+    if args.nproc_per_node:
+        return _launch(args)
+    layers = config_overrides(args, task.preset_tables())
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    if args.resume:
+        cfg = _resume_config(task, layers, log if os.environ.get("RANK", "0") == "0" else
+                             (lambda line: None))
+    else:
+        cfg = task.default_config()
+        for tables in layers:
+            cfg = RunConfig.from_dict(tables, base=cfg)
+    result = train(cfg, resume=args.resume, dry_run=args.dry_run, log=log)
+    if "out_dir" in result:
+        print(f"| done: {result['stopped']} | checkpoints in {result['out_dir']} |")
+    return 0
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """Re-run this command under torchrun with ``--nproc-per-node`` processes."""
+    from seqlab.errors import ConfigError, SeqlabError
+
+    n = args.nproc_per_node
+    if n < 1:
+        raise ConfigError(f"--nproc-per-node must be >= 1, got {n}")
+    if "WORLD_SIZE" in os.environ:
+        raise ConfigError("--nproc-per-node inside torchrun: launch either with torchrun or "
+                          "with --nproc-per-node, not both")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cores and n > cores:
+        print(f"seqlab train: warning: --nproc-per-node {n} is more than the {cores} cores "
+              "available; processes will compete for them", file=sys.stderr)
+    rest, skip = [], False
+    for a in args._argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--nproc-per-node":
+            skip = True
+            continue
+        if a.startswith("--nproc-per-node="):
+            continue
+        rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={n}", "-m", "seqlab", *rest]
+    print("| launching: torchrun " + " ".join(cmd[3:]) + " |", flush=True)
+    code = subprocess.call(cmd)
+    if code != 0:
+        raise SeqlabError(f"distributed training failed: a process exited with code {code} "
+                          "(torchrun's report is above). Checkpoints are written atomically, "
+                          "so the last one in the run folder is intact: add --resume to "
+                          "continue from it")
+    return 0
+
+
+# --------------------------------------------------------------------------------------- eval
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .safetensors checkpoint of any task (or a run "
+                        "folder: its last.safetensors)")
+    parser.add_argument("--dry-run", action="store_true", help="one batch")
+    parser.add_argument("--split", default="test", help="valid or test (default test)")
+    parser.add_argument("--data", metavar="FILE", default=None,
+                        help="evaluate on this file (encoded with the checkpoint's vocabulary)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="rows evaluated in parallel (default: the checkpoint's; language "
+                             "models: data.final_eval_batch_size, 1 = the split as one stream, "
+                             "every token after the first scored)")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from seqlab.config import RunConfig
+    from seqlab.tasks import build_model, config_of, get_task
+    from seqlab.train.checkpoint import load_checkpoint
+    from seqlab.train.loop import evaluate
+
+    ckpt = load_checkpoint(args.checkpoint)
+    model = build_model(ckpt)
+    task = get_task(ckpt.task)
+    cfg = config_of(ckpt.config)
+    if args.batch_size is not None:
+        cfg = RunConfig.from_dict({"data": {task.eval_batch_field: args.batch_size}}, base=cfg)
+    data = task.build_data(cfg, ckpt.assets, args.data)
+    ev = evaluate(model, data.batches(args.split, "final"), "cpu", 1 if args.dry_run else None)
+    print(json.dumps({"split": args.split, "tokens": ev.count, **ev.metrics}))
+    return 0
