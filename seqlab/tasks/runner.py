@@ -81,8 +81,10 @@ def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
     try:
         if device != cfg.train.device:
             cfg = RunConfig.from_dict({"train": {"device": device}}, base=cfg)
-        return _train(cfg, dist, resume=resume, dry_run=dry_run, overwrite=overwrite,
-                      log=log if dist.rank == 0 else (lambda line: None), data=data)
+        result = _train(cfg, dist, resume=resume, dry_run=dry_run, overwrite=overwrite,
+                        log=log if dist.rank == 0 else (lambda line: None), data=data)
+        dist.barrier()  # rank 0 scores the final figures alone; the others wait, then all leave
+        return result
     finally:
         if created_group:
             teardown(dist)

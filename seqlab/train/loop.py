@@ -99,7 +99,7 @@ def _autocast(device: torch.device, amp: str):
 
 def add_totals(totals: dict[str, float], out: Any, loss: float | None = None) -> None:
     """Add one batch's loss sum, count and metric sums to ``totals``."""
-    totals["loss"] = totals.get("loss", 0.0) + (float(out.loss) if loss is None else loss)
+    totals["loss"] = totals.get("loss", 0.0) + (out.loss.item() if loss is None else loss)
     totals["count"] = totals.get("count", 0) + int(out.count)
     for name, value in out.sums.items():
         totals[name] = totals.get(name, 0.0) + float(value)

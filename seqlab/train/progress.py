@@ -24,8 +24,8 @@ class Reporter:
     """Routes progress to ``log`` lines or to a tqdm bar (see the module docstring)."""
 
     def __init__(self, log: Callable[[str], None], mode: str = "auto", unit: str = "tok",
-                 stream=None) -> None:
-        self.log, self.unit = log, unit
+                 stream=None, mininterval: float = 0.1) -> None:
+        self.log, self.unit, self.mininterval = log, unit, mininterval
         stream = stream if stream is not None else sys.stderr
         self.enabled = mode == "on" or (mode == "auto" and _is_terminal(stream))
         self.stream = stream
@@ -39,14 +39,15 @@ class Reporter:
 
         self.close()
         self.bar = tqdm(total=total, initial=done, desc=f"epoch {epoch}", unit="batch",
-                        file=self.stream, dynamic_ncols=True, leave=False)
+                        file=self.stream, dynamic_ncols=True, leave=False,
+                        mininterval=self.mininterval)
 
     def step(self, loss: float, rate: float) -> None:
         if self.bar is None:
             return
         self.bar.update(1)
         now = time.perf_counter()
-        if now - self._last > 0.5:  # building the postfix string costs; refresh twice a second
+        if now - self._last > 5 * self.mininterval:  # the postfix string costs: not every step
             self.bar.set_postfix_str(f"loss {loss:.3f}, {self.unit}/s {rate:,.0f}",
                                      refresh=False)
             self._last = now

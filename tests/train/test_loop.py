@@ -178,3 +178,164 @@ def test_divergence_is_an_error_naming_the_step():
     with pytest.raises(SeqlabError, match="training diverged: loss is nan at step 1"):
         fit(model, train, valid, cfg, optimizer=opt, schedule=LRSchedule(opt, cfg, len(train)),
             log=quiet)
+
+
+# ------------------------------------------------------------ a second, non-LM task model
+class ToyClassifier(torch.nn.Module):
+    """Does a padded sequence contain token 3? Embedding -> GRU -> last real state -> 2 classes.
+
+    Keeps the task contract without subclassing anything: batches are dicts, no state is
+    carried, and the metric sums are correct predictions (accuracy is maximised)."""
+
+    selection = ("accuracy", "max")
+    log_metrics = ("accuracy",)
+    count_name = "seq"
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(6, 8)
+        self.rnn = torch.nn.GRU(8, 16, batch_first=True)
+        self.out = torch.nn.Linear(16, 2)
+
+    def logits(self, batch):
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            self.emb(batch["x"]), batch["lengths"], batch_first=True, enforce_sorted=False)
+        _, h = self.rnn(packed)
+        return self.out(h[-1])
+
+    def loss(self, batch, state=None):
+        from seqlab.models.base import LossOutput
+
+        logits = self.logits(batch)
+        nll = torch.nn.functional.cross_entropy(logits, batch["y"], reduction="sum")
+        correct = float((logits.argmax(-1) == batch["y"]).sum())
+        n = len(batch["y"])
+        return LossOutput(nll, n, n, None, {"correct": correct})
+
+    def evaluate_batch(self, batch, state=None):
+        return self.loss(batch, state)
+
+    def metrics(self, totals):
+        return {"loss": totals["loss"] / totals["count"],
+                "accuracy": totals["correct"] / totals["count"]}
+
+
+class ToyBatches:
+    """Shuffled padded batches, reshuffled per epoch through set_epoch (as a sampler)."""
+
+    def __init__(self, n, seed, batch_size=16):
+        g = torch.Generator().manual_seed(seed)
+        self.items = []
+        for _ in range(n):
+            length = int(torch.randint(2, 9, (1,), generator=g))
+            x = torch.randint(0, 6, (length,), generator=g)
+            self.items.append((x, int((x == 3).any())))
+        self.batch_size, self.epoch, self.epochs_seen = batch_size, 0, []
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        self.epochs_seen.append(epoch)
+
+    def __len__(self):
+        return -(-len(self.items) // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.items), generator=torch.Generator().manual_seed(
+            self.epoch))
+        for start in range(0, len(order), self.batch_size):
+            chunk = [self.items[i] for i in order[start:start + self.batch_size]]
+            lengths = torch.tensor([len(x) for x, _ in chunk])
+            x = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long)
+            for row, (seq, _) in enumerate(chunk):
+                x[row, :len(seq)] = seq
+            yield {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in chunk])}
+
+
+def test_fit_trains_a_non_lm_model_and_selects_on_a_maximised_metric():
+    cfg = TrainConfig(optimizer="adam", lr=0.02, epochs=6, log_every=1000, clip=1.0,
+                      loss_reduction="token", schedule="constant")
+    train, valid = ToyBatches(400, 0), ToyBatches(200, 1)
+    torch.manual_seed(0)
+    model = ToyClassifier()
+    opt = build_optimizer(model, cfg)
+    saved = []
+    lines = []
+    progress = fit(model, train, valid, cfg, optimizer=opt,
+                   schedule=LRSchedule(opt, cfg, len(train)), log=lines.append,
+                   save=lambda p, state, best: saved.append((p.step, best, state)))
+    accuracies = [h["valid_accuracy"] for h in progress.history]
+    assert accuracies[-1] > 0.9 and train.epochs_seen == [1, 2, 3, 4, 5, 6]
+    assert progress.best_valid == max(accuracies)  # maximised, not minimised
+    best_flags = [best for _, best, _ in saved]
+    running = [a > max(accuracies[:i], default=-1) for i, a in enumerate(accuracies)]
+    assert best_flags == running
+    assert all(state is None for _, _, state in saved)  # nothing carried
+    assert any("valid accuracy" in line for line in lines)
+    assert "seq/s" in next(line for line in lines if line.startswith("| epoch"))
+
+
+def test_fit_equals_a_hand_written_loop_for_the_toy_model():
+    cfg = TrainConfig(optimizer="sgd", lr=0.3, epochs=2, log_every=1000, clip=0.5,
+                      loss_reduction="token", schedule="constant")
+    train, valid = ToyBatches(96, 0), ToyBatches(32, 1)
+    torch.manual_seed(0)
+    model = ToyClassifier()
+    opt = build_optimizer(model, cfg)
+    fit(model, train, valid, cfg, optimizer=opt, schedule=LRSchedule(opt, cfg, len(train)),
+        log=quiet)
+    torch.manual_seed(0)
+    ref = ToyClassifier()
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.3)
+    for epoch in (1, 2):
+        train.set_epoch(epoch)
+        for batch in train:
+            loss = torch.nn.functional.cross_entropy(ref.logits(batch), batch["y"])
+            ref_opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
+            ref_opt.step()
+    for a, b in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_an_unknown_selection_metric_is_named():
+    cfg = TrainConfig(optimizer="adam", lr=0.01, epochs=1, log_every=1000, metric="f1")
+    train, valid = ToyBatches(32, 0), ToyBatches(16, 1)
+    model = ToyClassifier()
+    opt = build_optimizer(model, cfg)
+    from seqlab.errors import SeqlabError
+
+    with pytest.raises(SeqlabError, match=r"train.metric='f1' is not a figure of this model; "
+                                          r"it reports \['accuracy', 'loss'\]"):
+        fit(model, train, valid, cfg, optimizer=opt, schedule=LRSchedule(opt, cfg, len(train)),
+            log=quiet)
+
+
+def test_progress_bar_in_a_terminal_and_plain_lines_elsewhere():
+    import io
+
+    from seqlab.train.progress import Reporter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    lines, term = [], Terminal()
+    bar = Reporter(lines.append, "auto", stream=term, mininterval=0)
+    bar.start_epoch(1, 10, 0)
+    for _ in range(10):
+        bar.step(1.5, 1000.0)
+    bar.train_line("| epoch 1 | ... |")
+    bar.line("| eval |")
+    bar.close()
+    shown = term.getvalue()
+    assert bar.enabled and "10/10" in shown and "epoch 1" in shown and "loss 1.500" in shown
+    assert lines == ["| eval |"]  # the bar replaces the periodic lines, events still logged
+    lines, pipe = [], io.StringIO()
+    plain = Reporter(lines.append, "auto", stream=pipe)
+    plain.start_epoch(1, 10, 0)
+    plain.step(1.5, 1000.0)
+    plain.train_line("| epoch 1 | ... |")
+    plain.line("| eval |")
+    assert not plain.enabled and pipe.getvalue() == ""
+    assert lines == ["| epoch 1 | ... |", "| eval |"]
