@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.features.analysis import (ACCENT_STRIPPERS, VectorizerMixin, char_wb_ngrams)
+from seqlab.features.analysis import ACCENT_STRIPPERS, VectorizerMixin, char_wb_ngrams
 from seqlab.features.base import Estimator, NotFittedError, boolean, callable_or, number, one_of
 from seqlab.features.stop_words import check_stop_words
 from seqlab.features.tokenizers import TOKEN_PATTERN, TOKENIZERS
