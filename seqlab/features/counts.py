@@ -248,8 +248,9 @@ class CountVectorizer(VectorizerMixin, Estimator):
         else:
             vocab = {}
             for term in vocabulary:
-                if vocab.setdefault(term, len(vocab)) != len(vocab) - 1:
+                if term in vocab:
                     raise ConfigError(f"vocabulary has the term {term!r} twice")
+                vocab[term] = len(vocab)
         if not vocab:
             raise ConfigError("vocabulary is empty: expected at least one term")
         self.vocabulary_, self.fixed_vocabulary_ = vocab, True

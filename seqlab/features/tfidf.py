@@ -285,6 +285,7 @@ class TfidfVectorizer(CountVectorizer):
 
     def fit(self, documents: Iterable[Any], y: Any = None) -> TfidfVectorizer:
         """Learn vocabulary and idf; returns self."""
+        self._warn_for_unused_params()  # scikit-learn's fit warns here and in fit_transform
         self.fit_transform(documents)
         return self
 
