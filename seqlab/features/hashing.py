@@ -40,7 +40,7 @@ class HashingVectorizer(VectorizerMixin, Estimator):
     Args:
         input, encoding, decode_error, strip_accents, lowercase, preprocessor, tokenizer,
         stop_words, token_pattern, ngram_range, analyzer, binary: as in ``CountVectorizer``.
-        n_features: number of columns (1 <= n_features <= 2**31 - 1).
+        n_features: number of columns (1 <= n_features < 2**31 - 1, as scikit-learn).
         norm: "l2", "l1" or None: row normalization.
         alternate_sign: the sign of the hash gives the sign of the value (collisions then
             tend to cancel instead of adding up).
@@ -53,7 +53,7 @@ class HashingVectorizer(VectorizerMixin, Estimator):
 
     _parameter_constraints = {
         **TEXT_CONSTRAINTS,
-        "n_features": number(1, 2**31 - 1, integer=True),
+        "n_features": number(1, 2**31 - 2, integer=True),
         "norm": one_of("l2", "l1", None),
         "alternate_sign": boolean,
     }
