@@ -10,8 +10,9 @@ to one column by its signed 32-bit MurmurHash3 h = murmur3(utf8(f), seed 0)::
 then ``binary`` sets every stored entry to 1 and ``norm`` scales each row to unit l1/l2
 norm. These are scikit-learn's ``HashingVectorizer`` columns and values, so the matrices are
 equal bit for bit. Nothing is learned: ``fit`` only checks the parameters, and ``transform``
-works on an unfitted vectorizer. Each distinct feature of a block of ``BLOCK`` documents is
-hashed once (numba, ``seqlab.features.murmurhash``); memory stays bounded by the block.
+works on an unfitted vectorizer. The features of ``BLOCK`` documents at a time are encoded
+together and hashed by a numba kernel (``seqlab.features.murmurhash``), so memory stays
+bounded by the block.
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import DataError
-from seqlab.features.analysis import VectorizerMixin
+from seqlab.features.analysis import VectorizerMixin, char_wb_ngrams
 from seqlab.features.base import Estimator, boolean, number, one_of
 from seqlab.features.counts import TEXT_CONSTRAINTS
 from seqlab.features.tfidf import as_float_csr, normalize_rows
 from seqlab.features.tokenizers import TOKEN_PATTERN
 
 BLOCK = 20_000
+
+
+def _identity(x: Any) -> Any:
+    return x
 
 
 class HashingVectorizer(VectorizerMixin, Estimator):
@@ -101,31 +106,53 @@ class HashingVectorizer(VectorizerMixin, Estimator):
         return self.fit(documents).transform(documents)
 
     def _hash_block(self, docs: list[Any], analyze) -> tuple[np.ndarray, np.ndarray, list]:
-        """(columns, values, row lengths) of one block of documents."""
-        from seqlab.features.murmurhash import murmurhash3_bytes
+        """(columns, values, row lengths) of one block of documents: every feature occurrence
+        of the block is encoded in one UTF-8 string and hashed by the numba kernel."""
+        from seqlab.features.murmurhash import murmurhash3_32, murmurhash3_joined
 
-        ids: defaultdict[str, int] = defaultdict()
-        ids.default_factory = ids.__len__
-        feature_id = ids.__getitem__
-        occurrences: list[int] = []
+        features: list[str] = []
         lengths = []
         for doc in docs:
-            before = len(occurrences)
-            occurrences.extend(map(feature_id, analyze(doc)))
-            lengths.append(len(occurrences) - before)
-        encoded = [f.encode("utf-8") for f in ids]  # in id order
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
-                  out=offsets[1:])
-        h = murmurhash3_bytes(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
-        h64 = h.astype(np.int64)
-        column = np.abs(h64) % self.n_features
-        occ = np.asarray(occurrences, dtype=np.int64)
+            grams = analyze(doc)
+            features.extend(grams)
+            lengths.append(len(grams))
+        h = murmurhash3_joined(features)
+        if h is None:  # a feature holds U+0000: encode the features one by one
+            h = murmurhash3_32(features)
+        column = np.abs(h.astype(np.int64)) % self.n_features
         if self.alternate_sign:
-            values = np.where(h >= 0, 1.0, -1.0)[occ]
+            values = np.where(h >= 0, 1.0, -1.0)
         else:
-            values = np.ones(len(occ))
-        return column[occ], values, lengths
+            values = np.ones(len(h))
+        return column, values, lengths
+
+    def _hash_block_char_wb(self, docs: list[Any]) -> tuple[np.ndarray, np.ndarray, list]:
+        """``_hash_block`` for analyzer="char_wb": a document's features are its words'
+        n-grams one after another and words repeat, so each distinct word's n-grams are made
+        and hashed once, then repeated for every occurrence of the word."""
+        decode, preprocess = self._decoder(), self.build_preprocessor()
+        min_n, max_n = self.ngram_range
+        words: defaultdict[str, int] = defaultdict()
+        words.default_factory = words.__len__
+        word_id = words.__getitem__
+        tokens: list[int] = []
+        doc_ends = [0]
+        for doc in docs:
+            tokens.extend(map(word_id, preprocess(decode(doc)).split()))
+            doc_ends.append(len(tokens))
+        grams = [char_wb_ngrams(w, min_n, max_n) for w in words]
+        column, values, _ = self._hash_block(grams, _identity)  # one "document" per word
+        per_word = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        word_start = np.zeros(len(grams) + 1, dtype=np.int64)
+        np.cumsum(per_word, out=word_start[1:])
+        t = np.asarray(tokens, dtype=np.int64)
+        n = per_word[t]  # features per word occurrence
+        ends = np.cumsum(n)
+        index = np.repeat(word_start[t] - (ends - n), n) + np.arange(ends[-1] if len(n) else 0)
+        cumulative = np.concatenate([[0], ends])
+        doc_ends = np.asarray(doc_ends, dtype=np.int64)
+        lengths = (cumulative[doc_ends[1:]] - cumulative[doc_ends[:-1]]).tolist()
+        return column[index], values[index], lengths
 
     def transform(self, documents: Iterable[Any]) -> sp.csr_matrix:
         """The hashed count matrix of ``documents`` (no fit needed)."""
@@ -134,7 +161,10 @@ class HashingVectorizer(VectorizerMixin, Estimator):
         analyze = self.build_analyzer()
         columns, values, lengths = [], [], []
         while block := list(islice(documents, BLOCK)):
-            c, v, n = self._hash_block(block, analyze)
+            if self.analyzer == "char_wb":
+                c, v, n = self._hash_block_char_wb(block)
+            else:
+                c, v, n = self._hash_block(block, analyze)
             columns.append(c)
             values.append(v)
             lengths.extend(n)

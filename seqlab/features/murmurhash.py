@@ -34,11 +34,12 @@ def _rotl(x: int, r: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _murmur3_32(buf: np.ndarray, offsets: np.ndarray, seed: int, out: np.ndarray) -> None:
-    """out[i] = MurmurHash3_x86_32 of buf[offsets[i]:offsets[i + 1]] as int32."""
+def _murmur3_32(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, seed: int,
+                out: np.ndarray) -> None:
+    """out[i] = MurmurHash3_x86_32 of buf[starts[i]:ends[i]] as int32."""
     c1, c2 = np.uint64(0xCC9E2D51), np.uint64(0x1B873593)
-    for i in range(len(offsets) - 1):
-        start, end = offsets[i], offsets[i + 1]
+    for i in range(len(starts)):
+        start, end = starts[i], ends[i]
         length = end - start
         h = np.uint64(seed) & _MASK
         stop = start + (length // 4) * 4
@@ -72,13 +73,30 @@ def _murmur3_32(buf: np.ndarray, offsets: np.ndarray, seed: int, out: np.ndarray
         out[i] = np.int64(h) - (np.int64(1) << 32) if h >= (1 << 31) else np.int64(h)
 
 
-def murmurhash3_bytes(buf: np.ndarray, offsets: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Signed 32-bit hashes of the byte strings ``buf[offsets[i]:offsets[i + 1]]``."""
-    out = np.empty(len(offsets) - 1, dtype=np.int32)
+def murmurhash3_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                      seed: int = 0) -> np.ndarray:
+    """Signed 32-bit hashes of the byte strings ``buf[starts[i]:ends[i]]``."""
+    out = np.empty(len(starts), dtype=np.int32)
     if len(out):
         _murmur3_32(np.ascontiguousarray(buf, dtype=np.uint8),
-                    np.ascontiguousarray(offsets, dtype=np.int64), seed, out)
+                    np.ascontiguousarray(starts, dtype=np.int64),
+                    np.ascontiguousarray(ends, dtype=np.int64), seed, out)
     return out
+
+
+def murmurhash3_joined(features: list[str], seed: int = 0) -> np.ndarray | None:
+    """Hashes of ``features`` (str), from one UTF-8 encoding of them joined by NUL bytes
+    (UTF-8 writes a 0 byte only for U+0000); None if a feature itself holds U+0000."""
+    buf = np.frombuffer("\0".join(features).encode("utf-8"), dtype=np.uint8)
+    seps = np.flatnonzero(buf == 0)
+    if len(seps) != max(len(features) - 1, 0):
+        return None
+    starts = np.empty(len(features), dtype=np.int64)
+    ends = np.empty(len(features), dtype=np.int64)
+    if len(features):
+        starts[0], starts[1:] = 0, seps + 1
+        ends[:-1], ends[-1] = seps, len(buf)
+    return murmurhash3_bytes(buf, starts, ends, seed)
 
 
 def murmurhash3_32(keys: Sequence[str | bytes], seed: int = 0) -> np.ndarray:
@@ -88,4 +106,4 @@ def murmurhash3_32(keys: Sequence[str | bytes], seed: int = 0) -> np.ndarray:
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
               out=offsets[1:])
     buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    return murmurhash3_bytes(buf, offsets, seed)
+    return murmurhash3_bytes(buf, offsets[:-1], offsets[1:], seed)

@@ -70,12 +70,17 @@ def test_hashing_equals_sklearn(options):
     assert_same(ours.transform(docs[:7]), theirs.transform(docs[:7]))
 
 
-def test_blocks_do_not_change_the_matrix(monkeypatch):
-    docs = corpus(301, 5)
-    whole = HashingVectorizer(n_features=64).transform(docs)
+@pytest.mark.parametrize("options", [{"n_features": 64}, {"analyzer": "char_wb",
+                                     "ngram_range": (1, 4), "n_features": 300}], ids=str)
+def test_blocks_do_not_change_the_matrix(monkeypatch, options):
+    docs = corpus(301, 5) + ["", "   "]
+    whole = HashingVectorizer(**options).transform(docs)
     monkeypatch.setattr(hashing, "BLOCK", 17)
-    assert_same(HashingVectorizer(n_features=64).transform(docs), whole)
-    assert_same(whole, sk.HashingVectorizer(n_features=64).transform(docs))
+    assert_same(HashingVectorizer(**options).transform(docs), whole)
+    assert_same(whole, sk.HashingVectorizer(**options).transform(docs))
+    monkeypatch.setattr(hashing, "BLOCK", 1)
+    assert_same(HashingVectorizer(**options).transform(docs[-3:]),
+                sk.HashingVectorizer(**options).transform(docs[-3:]))
 
 
 def test_api_matches_sklearn():
@@ -101,3 +106,17 @@ def test_bad_input():
         HashingVectorizer(n_features=1.5).transform(["a b"])
     with pytest.raises(UnicodeDecodeError):
         HashingVectorizer().transform([b"caf\xe9"])
+
+
+def _nul_analyzer(doc: str) -> list[str]:
+    return doc.split("|")
+
+
+def test_features_with_nul_and_empty_features():
+    """Features holding U+0000 (the kernel's separator) or empty: hashed one by one."""
+    docs = ["a\x00b|c||\x00", "|", "plain|words", "\x00\x00|猫\x00"]
+    for n_features in (5, 2**20):
+        ours = HashingVectorizer(analyzer=_nul_analyzer, n_features=n_features, norm=None)
+        theirs = sk.HashingVectorizer(analyzer=_nul_analyzer, n_features=n_features, norm=None)
+        assert_same(ours.transform(docs), theirs.transform(docs))
+        assert_same(ours.transform(docs[1:3]), theirs.transform(docs[1:3]))  # no NUL at all
