@@ -138,7 +138,10 @@ class VectorizerMixin:
         if not accents:
             accents = None
         elif not callable(accents):
-            accents = ACCENT_STRIPPERS[accents]  # validated by the constraint table
+            if accents not in ACCENT_STRIPPERS:
+                raise ConfigError(f"strip_accents must be None, a callable or one of "
+                                  f"{sorted(ACCENT_STRIPPERS)}, got {accents!r}")
+            accents = ACCENT_STRIPPERS[accents]
         return partial(_preprocess, accents=accents, lower=self.lowercase)
 
     def build_tokenizer(self) -> Callable[[str], list[str]]:
@@ -182,6 +185,9 @@ class VectorizerMixin:
             grams = char_ngrams if self.analyzer == "char" else char_wb_ngrams
             return partial(_analyze_chars, decode=decode, preprocess=preprocess, grams=grams,
                            min_n=min_n, max_n=max_n)
+        if self.analyzer != "word":
+            raise ConfigError(f"analyzer must be 'word', 'char', 'char_wb' or a callable, "
+                              f"got {self.analyzer!r}")
         tokenize = self.build_tokenizer()
         stop = self.get_stop_words()
         self._check_stop_words_consistency(stop, preprocess, tokenize)

@@ -33,11 +33,12 @@ def _ngram_range(v: Any) -> str | None:
 
 
 def _df_bound(v: Any) -> str | None:
+    """A document count (int >= 1) or a fraction of the documents (float in [0, 1])."""
     if isinstance(v, bool):
-        return "an int >= 0 or a float in [0.0, 1.0]"
-    if isinstance(v, int) and v >= 0 or isinstance(v, float) and 0.0 <= v <= 1.0:
+        return "an int >= 1 or a float in [0.0, 1.0]"
+    if isinstance(v, int) and v >= 1 or isinstance(v, float) and 0.0 <= v <= 1.0:
         return None
-    return "an int >= 0 or a float in [0.0, 1.0]"
+    return "an int >= 1 or a float in [0.0, 1.0]"
 
 
 def _optional_str(v: Any) -> str | None:
@@ -151,6 +152,11 @@ class CountVectorizer(VectorizerMixin, Estimator):
     def _count(self, documents: Iterable[Any], vocabulary: dict[str, int],
                grow: bool) -> sp.csr_matrix:
         documents = self._documents(documents)
+        try:
+            sp.csr_matrix((1, 1), dtype=self.dtype)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"dtype={self.dtype!r} cannot be a sparse matrix dtype: "
+                              f"{error}") from None
         if self.analyzer == "char_wb":
             return self._count_char_wb(documents, vocabulary, grow)
         analyze = self.build_analyzer()
@@ -220,12 +226,19 @@ class CountVectorizer(VectorizerMixin, Estimator):
         return X
 
     def _csr(self, j: np.ndarray, indptr: Any, n_columns: int) -> sp.csr_matrix:
-        """Rows of column indices (repeats allowed) -> CSR counts, rows sorted by column."""
+        """Rows of column indices (repeats allowed) -> CSR counts, rows sorted by column.
+
+        Counts are summed in the matrix dtype when that is exact (32/64-bit), else summed as
+        int64 and then converted, as scikit-learn converts its integer counts."""
         index_dtype = np.int32 if len(j) < 2**31 and n_columns < 2**31 else np.int64
-        X = sp.csr_matrix((np.ones(len(j), dtype=self.dtype), j.astype(index_dtype),
-                           np.asarray(indptr, dtype=index_dtype)),
+        dtype = np.dtype(self.dtype)
+        exact = dtype.itemsize >= 4 and dtype.kind in "fiu"
+        X = sp.csr_matrix((np.ones(len(j), dtype=dtype if exact else np.int64),
+                           j.astype(index_dtype), np.asarray(indptr, dtype=index_dtype)),
                           shape=(len(indptr) - 1, n_columns))
         X.sum_duplicates()
+        if not exact:
+            X.data = X.data.astype(dtype)
         return X
 
     def _validate_vocabulary(self) -> None:

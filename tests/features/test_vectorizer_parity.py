@@ -306,3 +306,25 @@ def test_not_fitted_error_is_value_and_attribute_error():
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int8, np.uint16, np.float64, np.float32])
+def test_count_dtypes_equal_sklearn(dtype):
+    docs = DOCS + ["cat " * 3000 + "mat " * 70]  # counts past float16's exact integers
+    for analyzer in ("word", "char_wb"):
+        both(CountVectorizer, sk.CountVectorizer, docs, dtype=dtype, analyzer=analyzer)
+
+
+def test_build_errors_match_sklearn():
+    seqlab = importlib.import_module("seqlab")
+    cases = [lambda m: m.CountVectorizer(analyzer="sentences").build_analyzer(),
+             lambda m: m.CountVectorizer(strip_accents="latin").build_preprocessor(),
+             lambda m: m.CountVectorizer(token_pattern=r"(a)(b)").build_tokenizer(),
+             lambda m: m.CountVectorizer(min_df=0).fit(DOCS),
+             lambda m: m.CountVectorizer(max_df=0).fit(DOCS),
+             lambda m: m.CountVectorizer(dtype=np.float16).fit(DOCS),
+             lambda m: m.TfidfVectorizer(dtype=np.float16).fit(DOCS)]
+    for make in cases:
+        ours, theirs = raised(make, seqlab), raised(make, sk)
+        assert theirs is not None and issubclass(theirs, ValueError), make
+        assert ours is not None and issubclass(ours, ValueError), make
