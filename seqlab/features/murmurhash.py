@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
+from seqlab.errors import DataError
+
 _MASK = 0xFFFFFFFF
 
 
@@ -86,8 +88,13 @@ def murmurhash3_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 
 def murmurhash3_joined(features: list[str], seed: int = 0) -> np.ndarray | None:
     """Hashes of ``features`` (str), from one UTF-8 encoding of them joined by NUL bytes
-    (UTF-8 writes a 0 byte only for U+0000); None if a feature itself holds U+0000."""
-    buf = np.frombuffer("\0".join(features).encode("utf-8"), dtype=np.uint8)
+    (UTF-8 writes a 0 byte only for U+0000); None if a feature itself holds U+0000 or is
+    not a str."""
+    try:
+        joined = "\0".join(features)
+    except TypeError:  # bytes (or invalid) features: murmurhash3_32 takes them one by one
+        return None
+    buf = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
     seps = np.flatnonzero(buf == 0)
     if len(seps) != max(len(features) - 1, 0):
         return None
@@ -99,9 +106,15 @@ def murmurhash3_joined(features: list[str], seed: int = 0) -> np.ndarray | None:
     return murmurhash3_bytes(buf, starts, ends, seed)
 
 
+def _as_bytes(key: object) -> bytes:
+    if isinstance(key, bytes | bytearray | memoryview):
+        return bytes(key)
+    raise DataError(f"features to hash must be str or bytes, got {type(key).__name__} {key!r}")
+
+
 def murmurhash3_32(keys: Sequence[str | bytes], seed: int = 0) -> np.ndarray:
     """Signed 32-bit MurmurHash3 of each key (str keys encoded as UTF-8), as int32."""
-    encoded = [k.encode("utf-8") if isinstance(k, str) else bytes(k) for k in keys]
+    encoded = [k.encode("utf-8") if isinstance(k, str) else _as_bytes(k) for k in keys]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
               out=offsets[1:])

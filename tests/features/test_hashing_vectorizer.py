@@ -120,3 +120,15 @@ def test_features_with_nul_and_empty_features():
         theirs = sk.HashingVectorizer(analyzer=_nul_analyzer, n_features=n_features, norm=None)
         assert_same(ours.transform(docs), theirs.transform(docs))
         assert_same(ours.transform(docs[1:3]), theirs.transform(docs[1:3]))  # no NUL at all
+
+
+def _bytes_analyzer(doc: str) -> list[bytes]:
+    return [w.encode("utf-8") for w in doc.split()]
+
+
+def test_bytes_features_and_bad_features():
+    docs = ["a café", "b b 猫"]
+    assert_same(HashingVectorizer(analyzer=_bytes_analyzer).transform(docs),
+                sk.HashingVectorizer(analyzer=_bytes_analyzer).transform(docs))
+    with pytest.raises(DataError, match="str or bytes, got int"):
+        HashingVectorizer(analyzer=lambda doc: [1, 2]).transform(docs)
