@@ -22,6 +22,7 @@ _EXPORTS = {
     "CountVectorizer": "seqlab.features.counts",
     "TfidfTransformer": "seqlab.features.tfidf",
     "TfidfVectorizer": "seqlab.features.tfidf",
+    "HashingVectorizer": "seqlab.features.hashing",
     "BM25": "seqlab.features.bm25",
     "NgramLM": "seqlab.features.ngram_lm",
     # embeddings

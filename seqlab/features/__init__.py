@@ -2,6 +2,9 @@
 
 - ``counts``: ``CountVectorizer`` (bag of words; word/char n-grams).
 - ``tfidf``: ``TfidfTransformer``, ``TfidfVectorizer`` (scikit-learn's and seed 001's formula).
+- ``hashing``: ``HashingVectorizer`` (no vocabulary; scikit-learn's columns via ``murmurhash``,
+  a numba MurmurHash3). ``analysis``: decoding, preprocessing, tokenizing and n-grams, shared
+  by the vectorizers (scikit-learn's ``build_*`` methods).
 - ``bm25``: ``BM25`` retrieval (robertson, lucene, atire, bm25l, bm25+); ``bm25_kernels``: its
   compiled top-k search.
 - ``ngram_lm``: ``NgramLM`` (mle, add-k, Kneser-Ney, modified Kneser-Ney); ``ngram_counts``:

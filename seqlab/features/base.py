@@ -12,7 +12,19 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from seqlab.errors import ConfigError, NotFittedError
+from seqlab import errors
+from seqlab.errors import ConfigError
+
+
+class NotFittedError(errors.NotFittedError, ValueError):
+    """An estimator was used before ``fit``: an ``AttributeError`` and a ``ValueError``, as
+    scikit-learn's ``NotFittedError`` is (so ``except ValueError`` code written for it works)."""
+
+
+class ParameterError(ConfigError, TypeError):
+    """A constructor parameter is invalid (``ValueError`` and ``TypeError``, as scikit-learn's
+    ``InvalidParameterError``)."""
+
 
 Check = Callable[[Any], "str | None"]
 
@@ -62,7 +74,7 @@ class Estimator:
             value = getattr(self, name)
             problem = check(value)
             if problem is not None:
-                raise ConfigError(f"The {name!r} parameter of {type(self).__name__} must be "
+                raise ParameterError(f"The {name!r} parameter of {type(self).__name__} must be "
                                   f"{problem}. Got {value!r} instead.")
 
     def _check_fitted(self, attribute: str) -> None:

@@ -10,7 +10,7 @@ Parameter names, defaults, feature order (sorted terms) and pruning (``min_df``,
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from itertools import compress
@@ -20,12 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.features.base import Estimator, boolean, callable_or, number
-from seqlab.features.stop_words import check_stop_words, resolve_stop_words
-from seqlab.features.tokenizers import TOKEN_PATTERN, TOKENIZERS, resolve_tokenizer
-
-_WHITESPACES = re.compile(r"\s\s+")
-_WORD_RUNS = re.compile(r"\w\w+")  # finds what TOKEN_PATTERN finds
+from seqlab.features.analysis import ACCENT_STRIPPERS, VectorizerMixin, char_wb_ngrams
+from seqlab.features.base import Estimator, NotFittedError, boolean, callable_or, number, one_of
+from seqlab.features.stop_words import check_stop_words
+from seqlab.features.tokenizers import TOKEN_PATTERN, TOKENIZERS
 
 
 def _ngram_range(v: Any) -> str | None:
@@ -35,57 +33,59 @@ def _ngram_range(v: Any) -> str | None:
 
 
 def _df_bound(v: Any) -> str | None:
+    """A document count (int >= 1) or a fraction of the documents (float in [0, 1])."""
     if isinstance(v, bool):
-        return "an int >= 0 or a float in [0.0, 1.0]"
-    if isinstance(v, int) and v >= 0 or isinstance(v, float) and 0.0 <= v <= 1.0:
+        return "an int >= 1 or a float in [0.0, 1.0]"
+    if isinstance(v, int) and v >= 1 or isinstance(v, float) and 0.0 <= v <= 1.0:
         return None
-    return "an int >= 0 or a float in [0.0, 1.0]"
+    return "an int >= 1 or a float in [0.0, 1.0]"
 
 
-def word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
-    """All n-grams (min_n <= n <= max_n) of ``tokens``, each joined by one space."""
-    if max_n == 1:
-        return tokens
-    grams = list(tokens) if min_n == 1 else []
-    join = " ".join
-    for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
-        grams.extend(map(join, zip(*[tokens[i:] for i in range(n)])))
-    return grams
+def _optional_str(v: Any) -> str | None:
+    return None if v is None or isinstance(v, str) else "a str or None"
 
 
-def char_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
-    """Character n-grams of ``text`` after collapsing runs of blanks to one space."""
-    text = _WHITESPACES.sub(" ", text)
-    return [text[i:i + n] for n in range(min_n, min(max_n, len(text)) + 1)
-            for i in range(len(text) - n + 1)]
+def _str(v: Any) -> str | None:
+    return None if isinstance(v, str) else "a str"
 
 
-def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
-    """Character n-grams inside word boundaries: each word padded with one space each side.
-
-    A padded word shorter than n gives itself once (and no longer n-grams), as in scikit-learn.
-    """
-    grams: list[str] = []
-    for word in _WHITESPACES.sub(" ", text).split():
-        w = f" {word} "
-        for n in range(min_n, max_n + 1):
-            if len(w) <= n:
-                grams.append(w)
-                break
-            grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
-    return grams
+def _optional_callable(v: Any) -> str | None:
+    return None if v is None or callable(v) else "a callable or None"
 
 
-class CountVectorizer(Estimator):
+# Parameters shared by every vectorizer (CountVectorizer, TfidfVectorizer, HashingVectorizer).
+TEXT_CONSTRAINTS = {
+    "input": one_of("content", "file", "filename"),
+    "encoding": _str,
+    "decode_error": one_of("strict", "ignore", "replace"),
+    "strip_accents": callable_or(None, *ACCENT_STRIPPERS),
+    "lowercase": boolean,
+    "preprocessor": _optional_callable,
+    "tokenizer": callable_or(None, *TOKENIZERS),
+    "token_pattern": _optional_str,
+    "analyzer": callable_or("word", "char", "char_wb"),
+    "ngram_range": _ngram_range,
+    "stop_words": check_stop_words,
+    "binary": boolean,
+}
+
+
+class CountVectorizer(VectorizerMixin, Estimator):
     """Documents -> sparse (CSR) matrix of term counts, shape (n_documents, n_features).
 
     Args:
+        input: "content" (documents are str or bytes), "file" (objects with ``read``) or
+            "filename" (paths, read as bytes).
+        encoding, decode_error: how bytes are decoded ("strict" raises ``UnicodeDecodeError``,
+            "ignore" drops undecodable bytes, "replace" puts U+FFFD in their place).
+        strip_accents: None, "ascii", "unicode" or a callable, applied after lowercasing.
         lowercase: lowercase documents before tokenizing.
+        preprocessor: callable str -> str replacing lowercasing and accent stripping.
         tokenizer: callable ``str -> list[str]`` or a name in ``TOKENIZERS`` ("regex",
             "whitespace", "jieba" for Chinese). None uses ``token_pattern``.
         token_pattern: regex of a token when ``tokenizer`` is None (scikit-learn's default).
         analyzer: "word", "char", "char_wb", or a callable ``document -> list of features``
-            (then lowercase/tokenizer/stop_words/ngram_range are not applied).
+            (then only decoding is applied before it).
         ngram_range: (min_n, max_n) of word or character n-grams.
         stop_words: words removed after tokenizing (and lowercasing): a collection of words,
             "english" (``seqlab.features.stop_words.ENGLISH_STOP_WORDS``, 265 words, seqlab's
@@ -94,87 +94,69 @@ class CountVectorizer(Estimator):
         max_df: keep terms in at most this many documents (int) or this fraction (float).
         max_features: keep only the most frequent terms (corpus count), or None.
         binary: 1 instead of the count.
-        vocabulary: fixed terms (iterable, in column order, or term -> column mapping); then
-            ``fit`` learns nothing from the corpus and no pruning applies.
+        vocabulary: fixed terms (iterable in column order; a ``set`` is sorted first; or a
+            term -> column mapping); then ``fit`` learns nothing from the corpus, no pruning
+            applies, and ``transform`` works without ``fit``.
         dtype: dtype of the matrix values.
 
     Attributes:
         vocabulary_: term -> column index (columns in sorted term order when learned).
+        fixed_vocabulary_: True when ``vocabulary`` was given.
         stop_words_: terms removed by min_df/max_df/max_features.
+
+    >>> vec = CountVectorizer(strip_accents="unicode")
+    >>> vec.fit_transform(["Café café", "cafe noir"]).toarray().tolist()
+    [[2, 0], [1, 1]]
+    >>> vec.get_feature_names_out().tolist()
+    ['cafe', 'noir']
     """
 
     _parameter_constraints = {
-        "lowercase": boolean,
-        "tokenizer": callable_or(None, *TOKENIZERS),
-        "token_pattern": lambda v: None if isinstance(v, str) else "a regex string",
-        "analyzer": callable_or("word", "char", "char_wb"),
-        "ngram_range": _ngram_range,
-        "stop_words": check_stop_words,
+        **TEXT_CONSTRAINTS,
         "min_df": _df_bound,
         "max_df": _df_bound,
         "max_features": number(1, integer=True, none_ok=True),
-        "binary": boolean,
     }
 
-    def __init__(self, *, lowercase: bool = True,
+    def __init__(self, *, input: str = "content", encoding: str = "utf-8",
+                 decode_error: str = "strict",
+                 strip_accents: str | Callable[[str], str] | None = None,
+                 lowercase: bool = True, preprocessor: Callable[[str], str] | None = None,
                  tokenizer: Callable[[str], list[str]] | str | None = None,
-                 token_pattern: str = TOKEN_PATTERN,
-                 analyzer: str | Callable[[Any], list[str]] = "word",
-                 ngram_range: tuple[int, int] = (1, 1),
                  stop_words: Iterable[str] | str | None = None,
-                 min_df: float | int = 1, max_df: float | int = 1.0,
-                 max_features: int | None = None, binary: bool = False,
+                 token_pattern: str | None = TOKEN_PATTERN,
+                 ngram_range: tuple[int, int] = (1, 1),
+                 analyzer: str | Callable[[Any], list[str]] = "word",
+                 max_df: float | int = 1.0, min_df: float | int = 1,
+                 max_features: int | None = None,
                  vocabulary: Iterable[str] | Mapping[str, int] | None = None,
-                 dtype: Any = np.int64) -> None:
+                 binary: bool = False, dtype: Any = np.int64) -> None:
+        self.input = input
+        self.encoding = encoding
+        self.decode_error = decode_error
+        self.strip_accents = strip_accents
         self.lowercase = lowercase
+        self.preprocessor = preprocessor
         self.tokenizer = tokenizer
-        self.token_pattern = token_pattern
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
         self.stop_words = stop_words
-        self.min_df = min_df
+        self.token_pattern = token_pattern
+        self.ngram_range = ngram_range
+        self.analyzer = analyzer
         self.max_df = max_df
+        self.min_df = min_df
         self.max_features = max_features
-        self.binary = binary
         self.vocabulary = vocabulary
+        self.binary = binary
         self.dtype = dtype
-
-    def build_analyzer(self) -> Callable[[Any], list[str]]:
-        """The function document -> list of features that ``fit`` and ``transform`` use."""
-        if callable(self.analyzer):
-            return self.analyzer
-        min_n, max_n = self.ngram_range
-        lower = self.lowercase
-        if self.analyzer in ("char", "char_wb"):
-            grams = char_ngrams if self.analyzer == "char" else char_wb_ngrams
-            return lambda doc: grams(doc.lower() if lower else doc, min_n, max_n)
-        if self.tokenizer is None:
-            pattern = re.compile(self.token_pattern)
-            if pattern.groups > 1:
-                raise ConfigError("token_pattern must have at most one capturing group, "
-                                  f"got {self.token_pattern!r}")
-            if self.token_pattern == TOKEN_PATTERN:
-                # The same tokens, found faster: a greedy run of 2+ word characters always
-                # starts and ends at a word boundary, so the \b tests change nothing.
-                pattern = _WORD_RUNS
-            tokenize = pattern.findall
-        else:
-            tokenize = resolve_tokenizer(self.tokenizer)
-        stop = resolve_stop_words(self.stop_words)
-
-        def analyze(doc: str) -> list[str]:
-            tokens = tokenize(doc.lower() if lower else doc)
-            if stop is not None:
-                tokens = [t for t in tokens if t not in stop]
-            return word_ngrams(tokens, min_n, max_n)
-
-        return analyze
 
     def _count(self, documents: Iterable[Any], vocabulary: dict[str, int],
                grow: bool) -> sp.csr_matrix:
-        if isinstance(documents, str):
-            raise DataError("documents must be an iterable of documents, got one str; "
-                            "wrap it in a list")
+        documents = self._documents(documents)
+        try:
+            sp.csr_matrix((1, 1), dtype=self.dtype)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"dtype={self.dtype!r} cannot be a sparse matrix dtype: "
+                              f"{error}") from None
         if self.analyzer == "char_wb":
             return self._count_char_wb(documents, vocabulary, grow)
         analyze = self.build_analyzer()
@@ -205,7 +187,7 @@ class CountVectorizer(Estimator):
         feature would. Splitting on blanks equals collapsing blank runs first.
         """
         min_n, max_n = self.ngram_range
-        lower = self.lowercase
+        decode, preprocess = self._decoder(), self.build_preprocessor()
         word_ends = [0]  # distinct word w's columns: gram_columns[word_ends[w]:word_ends[w+1]]
         gram_columns: list[int] = []
         known = vocabulary.get
@@ -226,7 +208,7 @@ class CountVectorizer(Estimator):
         tokens: list[int] = []
         doc_ends = [0]
         for doc in documents:
-            tokens.extend(map(row, (doc.lower() if lower else doc).split()))
+            tokens.extend(map(row, preprocess(decode(doc)).split()))
             doc_ends.append(len(tokens))
         if len(doc_ends) == 1:
             raise DataError("documents is empty: expected at least one document")
@@ -244,28 +226,56 @@ class CountVectorizer(Estimator):
         return X
 
     def _csr(self, j: np.ndarray, indptr: Any, n_columns: int) -> sp.csr_matrix:
-        """Rows of column indices (repeats allowed) -> CSR counts, rows sorted by column."""
+        """Rows of column indices (repeats allowed) -> CSR counts, rows sorted by column.
+
+        Counts are summed in the matrix dtype when that is exact (32/64-bit), else summed as
+        int64 and then converted, as scikit-learn converts its integer counts."""
         index_dtype = np.int32 if len(j) < 2**31 and n_columns < 2**31 else np.int64
-        X = sp.csr_matrix((np.ones(len(j), dtype=self.dtype), j.astype(index_dtype),
-                           np.asarray(indptr, dtype=index_dtype)),
+        dtype = np.dtype(self.dtype)
+        exact = dtype.itemsize >= 4 and dtype.kind in "fiu"
+        X = sp.csr_matrix((np.ones(len(j), dtype=dtype if exact else np.int64),
+                           j.astype(index_dtype), np.asarray(indptr, dtype=index_dtype)),
                           shape=(len(indptr) - 1, n_columns))
         X.sum_duplicates()
+        if not exact:
+            X.data = X.data.astype(dtype)
         return X
 
-    def _fixed_vocabulary(self) -> dict[str, int]:
-        if isinstance(self.vocabulary, Mapping):
-            vocab = dict(self.vocabulary)
-            if sorted(vocab.values()) != list(range(len(vocab))):
-                raise ConfigError("vocabulary mapping must give columns 0..n-1 exactly once")
+    def _validate_vocabulary(self) -> None:
+        """Check ``vocabulary`` (if given) and set ``vocabulary_``/``fixed_vocabulary_``."""
+        if self.vocabulary is None:
+            self.fixed_vocabulary_ = False
+            return
+        vocabulary = self.vocabulary
+        if isinstance(vocabulary, set | frozenset):
+            vocabulary = sorted(vocabulary)  # a set's order changes with the hash seed
+        if isinstance(vocabulary, Mapping):
+            vocab = dict(vocabulary)
+            columns = set(vocab.values())
+            if len(columns) != len(vocab):
+                raise ConfigError("vocabulary mapping gives the same column to two terms")
+            missing = next((j for j in range(len(vocab)) if j not in columns), None)
+            if missing is not None:
+                raise ConfigError(f"vocabulary of {len(vocab)} terms has no term for column "
+                                  f"{missing}: columns must be 0..{len(vocab) - 1}")
         else:
             vocab = {}
-            for term in self.vocabulary:
+            for term in vocabulary:
                 if term in vocab:
                     raise ConfigError(f"vocabulary has the term {term!r} twice")
                 vocab[term] = len(vocab)
         if not vocab:
             raise ConfigError("vocabulary is empty: expected at least one term")
-        return vocab
+        self.vocabulary_, self.fixed_vocabulary_ = vocab, True
+
+    def _check_vocabulary(self) -> None:
+        """Fitted, or built with ``vocabulary=`` (then usable without ``fit``)."""
+        if not hasattr(self, "vocabulary_"):
+            self._validate_params()
+            self._validate_vocabulary()
+            if not self.fixed_vocabulary_:
+                raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet "
+                                     "(vocabulary not fitted or provided); call 'fit' first")
 
     def fit(self, documents: Iterable[Any], y: Any = None) -> CountVectorizer:
         """Learn the vocabulary of ``documents``; returns self."""
@@ -274,11 +284,18 @@ class CountVectorizer(Estimator):
 
     def fit_transform(self, documents: Iterable[Any], y: Any = None) -> sp.csr_matrix:
         """Learn the vocabulary and return the count matrix of ``documents``."""
+        documents = self._documents(documents)
         self._validate_params()
-        if self.vocabulary is not None:
-            vocab = self._fixed_vocabulary()
-            X = self._count(documents, vocab, grow=False)
-            self.vocabulary_, self.stop_words_ = vocab, set()
+        self._warn_for_unused_params()
+        self._validate_vocabulary()
+        if self.fixed_vocabulary_:
+            if self.lowercase and any(any(map(str.isupper, t))
+                                      for t in self.vocabulary_):
+                warnings.warn("Upper case characters found in vocabulary while 'lowercase' "
+                              "is True. These entries will not be matched with any documents",
+                              UserWarning, stacklevel=2)
+            X = self._count(documents, self.vocabulary_, grow=False)
+            self.stop_words_ = set()
             return self._finish(X)
         growing: defaultdict[str, int] = defaultdict()
         growing.default_factory = growing.__len__
@@ -324,8 +341,10 @@ class CountVectorizer(Estimator):
         return X[:, np.flatnonzero(keep)], list(compress(terms, keep.tolist())), removed
 
     def transform(self, documents: Iterable[Any]) -> sp.csr_matrix:
-        """Count matrix of ``documents`` over the fitted vocabulary (unknown terms ignored)."""
-        self._check_fitted("vocabulary_")
+        """Count matrix of ``documents`` over the fitted (or given) vocabulary; unknown terms
+        are ignored."""
+        documents = self._documents(documents)
+        self._check_vocabulary()
         return self._finish(self._count(documents, self.vocabulary_, grow=False))
 
     def _finish(self, X: sp.csr_matrix) -> sp.csr_matrix:
@@ -333,10 +352,30 @@ class CountVectorizer(Estimator):
             X.data[:] = 1
         return X
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Terms in column order (object array, as scikit-learn)."""
-        self._check_fitted("vocabulary_")
-        names = [""] * len(self.vocabulary_)
+    def _terms(self) -> np.ndarray:
+        names = np.empty(len(self.vocabulary_), dtype=object)
         for term, j in self.vocabulary_.items():
             names[j] = term
-        return np.asarray(names, dtype=object)
+        return names
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Terms in column order (object array, as scikit-learn)."""
+        self._check_vocabulary()
+        return self._terms()
+
+    def inverse_transform(self, X: Any) -> list[np.ndarray]:
+        """Per row of ``X`` (sparse or dense, n_features columns), the terms whose entry is
+        nonzero, in column order (str arrays, as scikit-learn)."""
+        self._check_vocabulary()
+        n_terms = len(self.vocabulary_)
+        X = sp.csr_matrix(X) if sp.issparse(X) else np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != n_terms:
+            raise DataError(f"X has shape {X.shape} but the vocabulary has {n_terms} terms; "
+                            f"expected (n_documents, {n_terms})")
+        terms = self._terms().astype(str)
+        if sp.issparse(X):
+            X = X.copy()
+            X.eliminate_zeros()
+            X.sort_indices()
+            return [terms[X.indices[X.indptr[i]:X.indptr[i + 1]]] for i in range(X.shape[0])]
+        return [terms[np.flatnonzero(row)] for row in X]
