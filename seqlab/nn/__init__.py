@@ -17,6 +17,7 @@ from seqlab.nn.cells import (
     RNNCell,
     SimpleGRUCell,
 )
+from seqlab.nn.crf import CRF
 from seqlab.nn.init import SCHEMES, init_recurrent, initialize, zaremba_uniform
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
@@ -37,6 +38,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "CELLS",
+    "CRF",
     "GRU",
     "GRUCell",
     "LSTM",
