@@ -9,6 +9,7 @@ Layers follow torch.nn's arguments and shapes with ``batch_first=True`` by defau
     (torch.Size([3, 5, 16]), torch.Size([2, 3, 16]))
 """
 
+from seqlab.nn.attention import Attention, SelfAttentionPooling
 from seqlab.nn.cells import (
     CELLS,
     GRUCell,
@@ -37,6 +38,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "Attention",
     "CELLS",
     "CRF",
     "GRU",
@@ -50,6 +52,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "SCHEMES",
+    "SelfAttentionPooling",
     "SimpleGRUCell",
     "clip_grad_norm",
     "clip_grad_value",
