@@ -52,6 +52,8 @@ _WIKI2 = (f"{_GH}/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/"
           "word_language_model/data/wikitext-2")
 _SHAKE = f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare"
 _POETRY = f"{_GH}/chinese-poetry/chinese-poetry/99ebbef7e1345c0985c44b9fd96a3f9e776f117b"
+_CONLL03 = f"{_GH}/synalp/NER/c0ea07c81ec3512b5047dcd804b0ac2b10a3bdfc/corpus/CoNLL-2003"
+_EWT = f"{_GH}/UniversalDependencies/UD_English-EWT/15d613d8447b3478787d4c278730a1e48a945efb"
 
 # Local text files: contiguous line ranges [start, end) as fractions of the line count.
 LOCAL_SPLIT = {"train": (0.0, 0.9), "valid": (0.9, 0.95), "test": (0.95, 1.0)}
@@ -180,6 +182,33 @@ DATASETS: dict[str, DatasetSpec] = {
         description="唐诗三百首, 宋词三百首, 诗经, 论语: one line per poem/chapter (its paragraphs "
                     "joined); items i % 10 == 9 (in file order) are valid, the rest train",
         license="MIT (chinese-poetry); the classical texts are public domain",
+    ),
+    # Tagging corpora (read with seqlab.data.conll): one token per line, blank between sentences.
+    "conll2003": DatasetSpec(
+        "conll2003", "conll2003",
+        _per_split("eng.{}", _CONLL03, {
+            "train": "eac0822f501353f265383ddf1edb0dcd42a1b6eefd3e383d7074db98c38eb41c",
+            "testa": "aedc4ccbd1ae9795feaa0e86fe72d195b0258abed9d705b630d1c889276fac1e",
+            "testb": "0632f32c090ef31c223135b7fee3187a7cf8e65c4015c7866bb7783428cdd9a6"}),
+        tokenizer="whitespace", eos_per_line=False,
+        split_files={"train": "eng.train", "valid": "eng.testa", "test": "eng.testb"},
+        description="CoNLL-2003 English NER (word POS chunk NER, IOB1 tags as distributed); "
+                    "train 14,041 sentences / 203,621 tokens, testa (valid) 3,250 / 51,362, "
+                    "testb (test) 3,453 / 46,435",
+        license="Reuters Corpus (RCV1) text: research use only, not for redistribution",
+    ),
+    "ud-english-ewt": DatasetSpec(
+        "ud-english-ewt", "ud-english-ewt",
+        _per_split("en_ewt-ud-{}.conllu", _EWT, {
+            "train": "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b",
+            "dev": "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6",
+            "test": "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd"}),
+        tokenizer="whitespace", eos_per_line=False,
+        split_files={"train": "en_ewt-ud-train.conllu", "valid": "en_ewt-ud-dev.conllu",
+                     "test": "en_ewt-ud-test.conllu"},
+        description="UD English-EWT v2.16 (CoNLL-U; UPOS and XPOS columns): train 12,544 "
+                    "sentences / 204,577 words, dev (valid) 2,001 / 25,147, test 2,077 / 25,094",
+        license="CC BY-SA 4.0 (cite Silveira et al. 2014)",
     ),
 }
 

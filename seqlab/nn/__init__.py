@@ -9,6 +9,7 @@ Layers follow torch.nn's arguments and shapes with ``batch_first=True`` by defau
     (torch.Size([3, 5, 16]), torch.Size([2, 3, 16]))
 """
 
+from seqlab.nn.attention import Attention, SelfAttentionPooling
 from seqlab.nn.cells import (
     CELLS,
     GRUCell,
@@ -17,6 +18,7 @@ from seqlab.nn.cells import (
     RNNCell,
     SimpleGRUCell,
 )
+from seqlab.nn.crf import CRF
 from seqlab.nn.init import SCHEMES, init_recurrent, initialize, zaremba_uniform
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
@@ -36,7 +38,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "Attention",
     "CELLS",
+    "CRF",
     "GRU",
     "GRUCell",
     "LSTM",
@@ -48,6 +52,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "SCHEMES",
+    "SelfAttentionPooling",
     "SimpleGRUCell",
     "clip_grad_norm",
     "clip_grad_value",

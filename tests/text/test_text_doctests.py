@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["seqlab.text.tokenize", "seqlab.text.vocab",
+@pytest.mark.parametrize("module", ["seqlab.text.tokenize", "seqlab.text.vocab", "seqlab.text.tags",
                                     "seqlab.data.batching"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
