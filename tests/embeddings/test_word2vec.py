@@ -187,18 +187,25 @@ def test_progress_bar_reports_epochs(clusters, capsys):
     assert "epoch 1/2" in err and "epoch 2/2" in err and "words/s" in err
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_ptb_neighbours_agree_with_gensim(shared_data):
+    """20,000 PTB sentences, skip-gram negative sampling, 5 epochs (about 6 s). Measured mean
+    top-20 overlap with gensim over the 200 most frequent words: 0.62 and 0.60 (seeds 1, 2),
+    the same as gensim against itself with another seed (0.59) or seqlab against itself (0.59).
+    The bar 0.5 leaves a margin for seed noise and fails a different trainer: measured 0.24
+    with 2 epochs instead of 5, 0.40 with window 2, 0.22 for CBOW (the old bar 0.3 passed
+    window 2)."""
     from seqlab.embeddings.corpus import LineCorpus
 
     corpus = list(LineCorpus(shared_data / "ptb" / "ptb.train.txt"))[:20_000]
     kw = dict(vector_size=50, window=5, min_count=5, sample=1e-3, epochs=5, workers=2, seed=1)
     ours = Word2Vec(**kw).fit(corpus).wv
     theirs = gensim_models.Word2Vec(corpus, sg=1, negative=5, **kw).wv
+    assert set(ours.index_to_key) == set(theirs.index_to_key)
     overlap = [len({w for w, _ in ours.most_similar(word, topn=20)} &
                    {w for w, _ in theirs.most_similar(word, topn=20)}) / 20
-               for word in ours.index_to_key[50:100]]
-    assert np.mean(overlap) >= 0.3, np.mean(overlap)
+               for word in ours.index_to_key[:200]]
+    assert np.mean(overlap) >= 0.5, np.mean(overlap)
 
 
 def _distinct_count_corpus(n_words: int = 60, seed: int = 0) -> list[list[str]]:
