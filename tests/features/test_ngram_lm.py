@@ -399,6 +399,47 @@ def test_ptb_5gram_matches_published(shared_data):
     assert lm.perplexity(read_ptb(shared_data, "test")) == pytest.approx(141.19, abs=0.01)
 
 
+@pytest.mark.data
+def test_ptb_generation_follows_the_model(shared_data):
+    """A real-size model (PTB 3-gram, 10k words): the word after "<s> the company" drawn over
+    2000 seeds passes a chi-square test against distribution(["<s>", "the", "company"]) (and
+    fails it against the unigram distribution); every sampled sentence is made of the model's
+    words, ends by </s> or max_tokens, and its words follow the prompt's history."""
+    stats = pytest.importorskip("scipy.stats")
+    lm = NgramLM(order=3).fit(read_ptb(shared_data, "train"))
+    n = 2000
+    counts = np.zeros(len(lm.vocab_))
+    for seed in range(n):
+        words = lm.generate("the company", max_tokens=1, seed=seed)
+        counts[lm.word_to_id_[words[0]] if words else lm.word_to_id_["</s>"]] += 1
+
+    def p_value(dist):
+        if counts[dist == 0].sum():
+            return 0.0
+        keep = dist * n >= 5
+        observed = np.append(counts[keep], counts[~keep].sum())
+        expected = np.append(dist[keep], dist[~keep].sum()) * n
+        return stats.chisquare(observed, expected * n / expected.sum()).pvalue
+
+    want = lm.distribution(["<s>", "the", "company"])
+    assert (want * n >= 5).sum() >= 10  # many cells: a real test
+    assert p_value(want) > 1e-3
+    assert p_value(lm.distribution(None)) < 1e-6
+    for seed in range(20):
+        words = lm.generate("the company", max_tokens=25, seed=seed)
+        assert 1 <= len(words) <= 25 and set(words) <= set(lm.vocab_) - {"<s>", "</s>"}
+        # the same draws, made by hand from distribution() over the growing history
+        rng = np.random.default_rng(seed)
+        history = ["<s>", "the", "company"]
+        for w in words:
+            dist = lm.distribution(history)
+            assert lm.vocab_[int(rng.choice(len(dist), p=dist / dist.sum()))] == w
+            history.append(w)
+        if len(words) < 25:
+            dist = lm.distribution(history)
+            assert int(rng.choice(len(dist), p=dist / dist.sum())) == lm.word_to_id_["</s>"]
+
+
 @pytest.mark.parametrize("smoothing,order", [
     ("kneser-ney", 2), ("kneser-ney", 5), ("modified-kneser-ney", 3),
     ("modified-kneser-ney", 5), ("mle", 3)])
