@@ -187,18 +187,25 @@ def test_progress_bar_reports_epochs(clusters, capsys):
     assert "epoch 1/2" in err and "epoch 2/2" in err and "words/s" in err
 
 
-@pytest.mark.slow
+@pytest.mark.data
 def test_ptb_neighbours_agree_with_gensim(shared_data):
+    """20,000 PTB sentences, skip-gram negative sampling, 5 epochs (about 6 s). Measured mean
+    top-20 overlap with gensim over the 200 most frequent words: 0.62 and 0.60 (seeds 1, 2),
+    the same as gensim against itself with another seed (0.59) or seqlab against itself (0.59).
+    The bar 0.5 leaves a margin for seed noise and fails a different trainer: measured 0.24
+    with 2 epochs instead of 5, 0.40 with window 2, 0.22 for CBOW (the old bar 0.3 passed
+    window 2)."""
     from seqlab.embeddings.corpus import LineCorpus
 
     corpus = list(LineCorpus(shared_data / "ptb" / "ptb.train.txt"))[:20_000]
     kw = dict(vector_size=50, window=5, min_count=5, sample=1e-3, epochs=5, workers=2, seed=1)
     ours = Word2Vec(**kw).fit(corpus).wv
     theirs = gensim_models.Word2Vec(corpus, sg=1, negative=5, **kw).wv
+    assert set(ours.index_to_key) == set(theirs.index_to_key)
     overlap = [len({w for w, _ in ours.most_similar(word, topn=20)} &
                    {w for w, _ in theirs.most_similar(word, topn=20)}) / 20
-               for word in ours.index_to_key[50:100]]
-    assert np.mean(overlap) >= 0.3, np.mean(overlap)
+               for word in ours.index_to_key[:200]]
+    assert np.mean(overlap) >= 0.5, np.mean(overlap)
 
 
 def _distinct_count_corpus(n_words: int = 60, seed: int = 0) -> list[list[str]]:
@@ -358,3 +365,94 @@ def test_cbow_negative_sampling_kernel_equals_the_general_kernel():
     np.testing.assert_allclose(syn0, ref0, atol=1e-6)
     np.testing.assert_allclose(syn1, ref1, atol=1e-6)
     assert np.abs(ref0).max() > 0.1  # trained well away from the initial scale 1/D
+
+
+def _lcg_reds(seed: int, n: int, window: int) -> np.ndarray:
+    """The kernels' window draws: r = r * 25214903917 + 11 (mod 2^64), red = (r >> 16) % window,
+    one per position (hierarchical softmax without subsampling draws nothing else)."""
+    mask, nr, out = 2**64 - 1, seed, np.empty(n, np.int64)
+    for i in range(n):
+        nr = (nr * 25214903917 + 11) & mask
+        out[i] = (nr >> 16) % window
+    return out
+
+
+class _ReplayedWindows:
+    """Stands in for gensim's ``model.random``: its per-job ``randint(0, window, n)`` window
+    shrinks replay seqlab's draws in order; the per-job seed draws (unused by hierarchical
+    softmax without subsampling) return 0."""
+
+    def __init__(self, reds: np.ndarray):
+        self.reds, self.at = reds, 0
+
+    def randint(self, low, high, size=None):
+        if size is None:
+            return 0
+        out = self.reds[self.at:self.at + size]
+        assert low == 0 and len(out) == size and (out < high).all()
+        self.at += size
+        return out
+
+
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_decaying_alpha_and_shrinking_window_equal_gensim_update_for_update(monkeypatch,
+                                                                            architecture):
+    """window 4 with the random shrink, the learning rate decaying linearly over 3 epochs, one
+    worker, hierarchical softmax, no subsampling. gensim is given seqlab's window draws (its own
+    come from NumPy) and one sentence per job with word-based progress (``batch_words`` = the
+    sentence length, ``total_words``), so both decay alpha per sentence by the same formula:
+    the vectors and output weights must then agree to float32 rounding."""
+    import seqlab.embeddings.training as training
+    import seqlab.embeddings.word2vec as w2v
+
+    rng = np.random.default_rng(8)
+    n_words, length = 50, 10
+    trans = rng.dirichlet(np.full(n_words, 0.3), size=n_words)
+    corpus = []
+    for _ in range(300):  # 3000 tokens: one training chunk per epoch
+        w, sentence = rng.integers(n_words), []
+        for _ in range(length):
+            sentence.append(f"w{w}")
+            w = rng.choice(n_words, p=trans[w])
+        corpus.append(sentence)
+    kw = dict(vector_size=16, window=4, min_count=1, sample=0.0, alpha=0.05, min_alpha=0.001,
+              epochs=3, workers=1, seed=11)
+    seeds = []
+    real_run = training.run_epochs
+
+    def recording_run(kernel, *args, **kwargs):
+        def wrapped(lo, hi, alpha_lo, alpha_hi, seed):
+            seeds.append((lo, hi, seed))
+            return kernel(lo, hi, alpha_lo, alpha_hi, seed)
+        return real_run(wrapped, *args, **kwargs)
+
+    theirs = gensim_models.Word2Vec(sg=int(architecture == "skipgram"), hs=1, negative=0,
+                                    cbow_mean=1, batch_words=length, **kw)
+    theirs.build_vocab(corpus)
+    keys = theirs.wv.index_to_key
+    depth = max(len(theirs.wv.get_vecattr(k, "code")) for k in keys)
+    codes = np.zeros((len(keys), depth), np.uint8)
+    points = np.zeros((len(keys), depth), np.int32)
+    lengths = np.zeros(len(keys), np.int32)
+    for i, k in enumerate(keys):
+        code, point = theirs.wv.get_vecattr(k, "code"), theirs.wv.get_vecattr(k, "point")
+        codes[i, :len(code)], points[i, :len(point)], lengths[i] = code, point, len(code)
+    monkeypatch.setattr(w2v, "huffman_tree", lambda counts: (codes, points, lengths))
+    monkeypatch.setattr(training, "run_epochs", recording_run)
+    ours = Word2Vec(architecture=architecture, loss="hierarchical", **kw).fit(corpus)
+    assert ours.wv.index_to_key == keys
+    n_tokens = len(corpus) * length
+    assert [(lo, hi) for lo, hi, _ in seeds] == [(0, len(corpus))] * kw["epochs"]
+    reds = np.concatenate([_lcg_reds(s, n_tokens, kw["window"]) for _, _, s in seeds])
+    assert len(set(reds.tolist())) == kw["window"]  # every shrink 0..3 occurs
+    theirs.random = _ReplayedWindows(reds)
+    theirs.train(corpus, total_words=theirs.corpus_total_words, epochs=kw["epochs"])
+    assert theirs.random.at == len(reds)  # gensim consumed exactly seqlab's draws
+    assert theirs.min_alpha_yet_reached < 0.002  # the rate really decayed
+    assert np.abs(theirs.wv.vectors).max() > 0.1
+    np.testing.assert_allclose(ours.wv.vectors, theirs.wv.vectors, atol=5e-5)
+    np.testing.assert_allclose(ours.syn1_, theirs.syn1[:len(keys) - 1], atol=5e-5)
+    # and a constant rate is not what either did: training at alpha only differs clearly
+    flat = Word2Vec(architecture=architecture, loss="hierarchical",
+                    **{**kw, "min_alpha": kw["alpha"]}).fit(corpus)
+    assert np.abs(flat.wv.vectors - theirs.wv.vectors).max() > 1e-2

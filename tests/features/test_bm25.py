@@ -94,9 +94,20 @@ def test_bm25s_ranking_agrees():
 
 
 def test_strings_tokenizers_and_chinese():
-    index = BM25(tokenizer="jieba").fit(["猫喜欢鱼", "狗不喜欢鱼", "我们今天去公园"])
+    texts = ["猫喜欢鱼", "狗不喜欢鱼", "我们今天去公园"]
+    index = BM25(tokenizer="jieba").fit(texts)
     scores = index.score("猫")
     assert scores[0] > 0 and scores[1] == 0 and scores[2] == 0
+    # oracle: rank_bm25 fed jieba's own cut (blanks dropped) of documents and queries
+    jieba = pytest.importorskip("jieba")
+    rank_bm25 = pytest.importorskip("rank_bm25")
+    cut = [[w for w in jieba.lcut(t) if w.strip()] for t in texts]
+    assert cut[1] == ["狗", "不", "喜欢", "鱼"]  # words, not characters
+    plus = BM25(variant="bm25+", tokenizer="jieba", delta=1.0).fit(texts)
+    peer = rank_bm25.BM25Plus(cut, k1=plus.k1, b=plus.b, delta=1.0)
+    for query in ["猫", "喜欢鱼", "公园 今天"]:
+        tokens = [w for w in jieba.lcut(query) if w.strip()]
+        np.testing.assert_allclose(plus.score(query), peer.get_scores(tokens), rtol=1e-12)
     lower = BM25().fit(["The Fox", "a dog", "a cat"])  # N = 2, df = 1 would give idf 0
     assert lower.score("FOX")[0] > 0
 

@@ -50,6 +50,14 @@ def test_ngram_train_eval_generate(tmp_path, capsys, suffix):
     assert "tokens scored (words + </s>) 17" in out
     assert main(["ngram", "generate", str(model), "--prompt", "a", "--seed", "3", "-n", "2"]) == 0
     samples = capsys.readouterr().out.splitlines()
-    assert len(samples) == 2 and all(s.startswith("a") for s in samples)
+    saved = NgramLM.from_arpa(model) if suffix == ".arpa" else NgramLM.load(model)
+    # the library call on the same file, seeds seed + i: the prompt, then the sampled words
+    assert samples == [" ".join(["a"] + saved.generate("a", seed=s)) for s in (3, 4)]
+    assert main(["ngram", "generate", str(model), "--seed", "5", "-n", "3", "--temperature",
+                 "0.5", "--max-tokens", "2"]) == 0
+    samples = capsys.readouterr().out.splitlines()
+    assert samples == [" ".join(saved.generate(None, max_tokens=2, temperature=0.5, seed=s))
+                       for s in (5, 6, 7)]
+    assert samples != [samples[0]] * 3  # the seeds differ
     assert main(["ngram", "train", str(train), "--order", "0", "--out", str(model)]) == 1
     assert "'order' parameter" in capsys.readouterr().err

@@ -231,6 +231,61 @@ def test_generate():
         max_tokens=5, temperature=0.01, seed=2)  # near-greedy
 
 
+@pytest.mark.parametrize("smoothing,temperature", [("kneser-ney", 1.0), ("mle", 1.0),
+                                                     ("modified-kneser-ney", 0.6)])
+def test_first_token_frequencies_follow_the_distribution(smoothing, temperature):
+    """Chi-square goodness of fit: the first word of 3000 samples (one seed each) against
+    distribution(["<s>"]) ** (1 / temperature), renormalised; a sampler drawing from another
+    distribution (the unigram one, or the untempered one) is rejected by the same test."""
+    stats = pytest.importorskip("scipy.stats")
+    lm = NgramLM(order=2, smoothing=smoothing, discount_fallback=0.7).fit(
+        random_corpus(5, n=300, vocab=12))
+    n = 3000
+    counts = Counter()
+    for seed in range(n):
+        first = lm.generate(max_tokens=1, temperature=temperature, seed=seed)
+        counts[lm.word_to_id_[first[0]] if first else lm.word_to_id_["</s>"]] += 1
+
+    def p_value(dist):
+        dist = dist ** (1 / temperature)
+        dist = dist / dist.sum()
+        if any(counts[i] for i in np.flatnonzero(dist == 0)):
+            return 0.0  # a word of probability 0 was drawn
+        keep = dist * n >= 5  # pool the rare words into one cell
+        observed = [counts[i] for i in np.flatnonzero(keep)]
+        expected = list(dist[keep] * n)
+        if dist[~keep].sum() > 0:
+            observed.append(sum(counts[i] for i in np.flatnonzero(~keep)))
+            expected.append(dist[~keep].sum() * n)
+        assert sum(observed) == n
+        return stats.chisquare(observed, np.array(expected) * n / sum(expected)).pvalue
+
+    assert p_value(lm.distribution(["<s>"])) > 1e-3
+    assert p_value(lm.distribution(None)) < 1e-6  # the unigram distribution is rejected
+    if temperature != 1.0:
+        assert p_value(lm.distribution(["<s>"]) ** temperature) < 1e-6  # untempered one too
+
+
+def test_tables_cost_8_bytes_per_ngram_key():
+    """README/ngram_counts claim: one int64 key per distinct n-gram, sorted (searchsorted
+    finds it), key = prefix row * V + word; no dicts. Checked against brute-force counting."""
+    corpus = random_corpus(2, n=200)
+    lm = NgramLM(order=4, discount_fallback=0.7).fit(corpus)
+    V = len(lm.vocab_)
+    sents = [["<s>", *s, "</s>"] for s in corpus]
+    for n in range(2, 5):
+        keys = lm.keys_[n - 1]
+        distinct = {tuple(s[i:i + n]) for s in sents for i in range(len(s) - n + 1)}
+        assert keys.dtype == np.int64 and keys.itemsize == 8 and keys.ndim == 1
+        assert keys.nbytes == 8 * len(distinct)
+        assert np.all(np.diff(keys) > 0)  # strictly sorted: each n-gram once
+        prefix_rows = lm.keys_[n - 2]
+        words = lm._ngram_words()[n - 1]
+        assert {tuple(lm.vocab_[i] for i in row) for row in words} == distinct
+        np.testing.assert_array_equal(keys % V, words[:, -1])
+        assert np.all(keys // V < len(prefix_rows))
+
+
 def test_bad_input(tmp_path):
     with pytest.raises(ConfigError, match="'order' parameter of NgramLM must be an int >= 1"):
         NgramLM(order=0).fit(TOY)
@@ -336,12 +391,53 @@ def test_ptb_trigram_modified_kneser_ney(shared_data, tmp_path):
     assert NgramLM.from_arpa(tmp_path / "ptb3.arpa").perplexity(test) == pp
 
 
-@pytest.mark.slow
 @pytest.mark.data
 def test_ptb_5gram_matches_published(shared_data):
-    """Mikolov et al. (2011) report 141.2 for a KN5 on PTB test (SRILM)."""
+    """The README's headline: 141.19 (Mikolov et al. (2011) report 141.2 for a KN5 on PTB
+    test with SRILM). Runs by default (about 2 s)."""
     lm = NgramLM(order=5).fit(read_ptb(shared_data, "train"))
-    assert abs(lm.perplexity(read_ptb(shared_data, "test")) - 141.2) < 1.0
+    assert lm.perplexity(read_ptb(shared_data, "test")) == pytest.approx(141.19, abs=0.01)
+
+
+@pytest.mark.data
+def test_ptb_generation_follows_the_model(shared_data):
+    """A real-size model (PTB 3-gram, 10k words): the word after "<s> the company" drawn over
+    2000 seeds passes a chi-square test against distribution(["<s>", "the", "company"]) (and
+    fails it against the unigram distribution); every sampled sentence is made of the model's
+    words, ends by </s> or max_tokens, and its words follow the prompt's history."""
+    stats = pytest.importorskip("scipy.stats")
+    lm = NgramLM(order=3).fit(read_ptb(shared_data, "train"))
+    n = 2000
+    counts = np.zeros(len(lm.vocab_))
+    for seed in range(n):
+        words = lm.generate("the company", max_tokens=1, seed=seed)
+        counts[lm.word_to_id_[words[0]] if words else lm.word_to_id_["</s>"]] += 1
+
+    def p_value(dist):
+        if counts[dist == 0].sum():
+            return 0.0
+        keep = dist * n >= 5
+        observed = np.append(counts[keep], counts[~keep].sum())
+        expected = np.append(dist[keep], dist[~keep].sum()) * n
+        return stats.chisquare(observed, expected * n / expected.sum()).pvalue
+
+    want = lm.distribution(["<s>", "the", "company"])
+    assert (want * n >= 5).sum() >= 10  # many cells: a real test
+    assert p_value(want) > 1e-3
+    assert p_value(lm.distribution(None)) < 1e-6
+    for seed in range(20):
+        words = lm.generate("the company", max_tokens=25, seed=seed)
+        assert 1 <= len(words) <= 25 and set(words) <= set(lm.vocab_) - {"<s>", "</s>"}
+        # the same draws, made by hand from distribution() over the growing history
+        rng = np.random.default_rng(seed)
+        history = ["<s>", "the", "company"]
+        for w in words:
+            dist = lm.distribution(history)
+            assert lm.vocab_[int(rng.choice(len(dist), p=dist / dist.sum()))] == w
+            history.append(w)
+        if len(words) < 25:
+            dist = lm.distribution(history)
+            assert int(rng.choice(len(dist), p=dist / dist.sum())) == lm.word_to_id_["</s>"]
 
 
 @pytest.mark.parametrize("smoothing,order", [

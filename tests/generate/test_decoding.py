@@ -1,6 +1,7 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,8 +90,33 @@ def test_beam_of_one_is_greedy_and_eos_ends_hypotheses(model):
         greedy(model, [3], 6)
     eos = greedy(model, [3], 1)[0]  # make the first greedy token the end token
     hyps = beam_search(model, [3], 6, beam_size=3, eos_id=eos)
-    assert any(h.tokens[-1] == eos for h in hyps)
+    assert hyps[0].tokens == [eos]  # the greedy first token, once it ends the hypothesis
+    for h in hyps:  # eos appears only as the last token, and log_prob is the true score
+        assert eos not in h.tokens[:-1]
+        assert h.log_prob == pytest.approx(score(model, h.tokens, context=[3]).log_prob,
+                                           abs=1e-5)
     assert greedy(model, [3], 6, eos_id=eos) == [eos]
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_beam_search_with_eos_equals_exhaustive_ranking(model, length_penalty):
+    """Brute force: every continuation that stops at its first eos or after 3 tokens, scored
+    log p / len ** length_penalty; a beam wide enough to keep all of them must rank them alike."""
+    prompt, length, eos = [1, 2], 3, 4
+    candidates = []
+    for n in range(1, length + 1):
+        for seq in itertools.product(range(V), repeat=n):
+            if eos in seq[:-1] or (n < length and seq[-1] != eos):
+                continue
+            lp = score(model, list(seq), context=prompt).log_prob
+            candidates.append((lp / n ** length_penalty, list(seq)))
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    hyps = beam_search(model, prompt, length, beam_size=V ** length,
+                       length_penalty=length_penalty, eos_id=eos)
+    assert len(hyps) == len(candidates)
+    assert [h.tokens for h in hyps[:10]] == [c[1] for c in candidates[:10]]
+    np.testing.assert_allclose([h.score for h in hyps], [c[0] for c in candidates], atol=1e-5)
+    assert any(h.tokens[-1] == eos for h in hyps[:10])  # the eos branch is really exercised
 
 
 def test_length_penalty_normalises_by_length(model):

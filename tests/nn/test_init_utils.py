@@ -6,18 +6,30 @@ import math
 
 import pytest
 import torch
+from scipy import stats
 from torch import nn
 
 import seqlab.nn as snn
 from seqlab.nn import init_recurrent, initialize
 
 
+def assert_uniform(values: torch.Tensor, a: float):
+    """``values`` look like i.i.d. U(-a, a): inside the range, reaching both ends, the variance
+    a^2 / 3, and a Kolmogorov-Smirnov test that does not reject (all-zero or constant weights,
+    a wrong width or a normal draw all fail)."""
+    v = values.detach().double().flatten()
+    n = v.numel()
+    assert v.abs().max() <= a
+    assert v.max() > a * (1 - 10 / n) and v.min() < -a * (1 - 10 / n)
+    assert v.var().item() == pytest.approx(a * a / 3, rel=6 / math.sqrt(n))
+    assert stats.kstest(v.numpy(), stats.uniform(-a, 2 * a).cdf).pvalue > 1e-3
+
+
 def test_xavier_uniform_bound_and_variance():
     torch.manual_seed(0)
     w = initialize(torch.empty(300, 200), "xavier_uniform")
     a = math.sqrt(6 / (300 + 200))
-    assert w.abs().max() <= a
-    assert w.var().item() == pytest.approx(a * a / 3, rel=0.05)
+    assert_uniform(w, a)
 
 
 def test_he_normal_variance():
@@ -34,8 +46,7 @@ def test_init_recurrent_defaults(layer_cls, gates):
     for cell in layer.cells:
         for block in cell.weight_hh.chunk(gates, 0):  # each gate block orthogonal
             torch.testing.assert_close(block @ block.T, torch.eye(H), atol=1e-5, rtol=0)
-        a = math.sqrt(6 / sum(cell.weight_ih.shape))
-        assert cell.weight_ih.abs().max() <= a
+        assert_uniform(cell.weight_ih, math.sqrt(6 / sum(cell.weight_ih.shape)))
         total = cell.bias_ih + cell.bias_hh
         if gates == 4:
             assert torch.all(total[H : 2 * H] == 2.0)
@@ -53,12 +64,12 @@ def test_init_recurrent_on_torch_lstm_and_layernorm_cell():
 def test_zaremba_uniform_and_uniform_scheme():
     torch.manual_seed(0)
     layer = snn.zaremba_uniform(snn.LSTM(3, 50), a=0.05)
-    values = torch.cat([p.flatten() for p in layer.parameters()])
-    assert values.abs().max() <= 0.05 and values.abs().max() > 0.045
+    assert_uniform(torch.cat([p.flatten() for p in layer.parameters()]), 0.05)
     layer = init_recurrent(snn.GRU(3, 50), "uniform", "uniform", "uniform", forget_bias=None,
                            a=0.04)
-    values = torch.cat([p.flatten() for p in layer.parameters()])
-    assert values.abs().max() <= 0.04
+    assert_uniform(torch.cat([p.flatten() for p in layer.parameters()]), 0.04)
+    with pytest.raises(AssertionError):  # the check itself rejects a wrong width
+        assert_uniform(torch.cat([p.flatten() for p in layer.parameters()]), 0.05)
 
 
 def test_bad_init_arguments():

@@ -137,25 +137,51 @@ def test_auto_backend_and_parameters():
     assert module.backend == "auto"
     module(torch.randn(2, 3, 4))
     assert module.backend_used == "scan (numba)"
-    module(torch.randn(2, 3, 4).half().float().to(torch.bfloat16).float())
     names = [name for name, _ in module.named_parameters()]
     assert names == ["weight_ih_l0", "bias_ih_l0", "weight_ih_l1", "bias_ih_l1"]
     assert module.weight_ih_l1.shape == (15, 5)
     assert "num_layers=2" in repr(module)
     half = MinGRU(4, 5, dtype=torch.bfloat16)  # no Numba kernel: falls back to the log scan
-    out, _ = half(torch.randn(2, 3, 4, dtype=torch.bfloat16))
+    x = torch.randn(2, 3, 4, dtype=torch.bfloat16)
+    out, h_n = half(x)
     assert half.backend_used == "scan (logspace)" and out.dtype == torch.bfloat16
+    # oracle: the float64 per-step loop on the same (bfloat16-valued) weights and input
+    wide = MinGRU(4, 5, dtype=torch.float64, backend="sequential")
+    wide.load_state_dict({k: v.double() for k, v in half.state_dict().items()})
+    want, want_h = wide(x.double())
+    torch.testing.assert_close(out.double(), want, rtol=0.05, atol=0.02)
+    torch.testing.assert_close(h_n.double(), want_h, rtol=0.05, atol=0.02)
     assert MinGRU(4, 5, bias=False).bias_ih_l0 is None
 
 
-def test_dropout_only_between_layers_in_training():
+@pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
+def test_dropout_only_between_layers_in_training(cls):
+    """Oracle: ``dropout=0`` twins of the same weights, one per layer, with the dropout mask
+    drawn by ``F.dropout`` from the same seed applied to layer 0's output by hand."""
     torch.manual_seed(6)
-    module = MinGRU(4, 8, num_layers=2, dropout=0.5)
-    x = torch.randn(2, 5, 4)
-    module.eval()
-    torch.testing.assert_close(module(x)[0], module(x)[0])
+    module = cls(4, 8, num_layers=2, dropout=0.5, dtype=torch.float64)
+    layers = [cls(4, 8, dtype=torch.float64), cls(8, 8, dtype=torch.float64)]
+    for i, twin in enumerate(layers):
+        twin.weight_ih_l0.data.copy_(getattr(module, f"weight_ih_l{i}"))
+        twin.bias_ih_l0.data.copy_(getattr(module, f"bias_ih_l{i}"))
+    full = cls(4, 8, num_layers=2, dtype=torch.float64)  # same weights, no dropout
+    full.load_state_dict(module.state_dict())
+    x = torch.randn(2, 5, 4, dtype=torch.float64)
+    h0 = layers[0](x)[0]
+    module.eval()  # eval: no dropout at all
+    torch.testing.assert_close(module(x)[0], full(x)[0], rtol=0, atol=0)
     module.train()
-    assert not torch.equal(module(x)[0], module(x)[0])
+    torch.manual_seed(7)
+    got, got_h = module(x)
+    torch.manual_seed(7)
+    want, want_h1 = layers[1](torch.nn.functional.dropout(h0, 0.5, training=True))
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got_h[1], want_h1[0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got_h[0], h0[:, -1], rtol=1e-12, atol=1e-12)  # layer 0 untouched
+    assert not torch.allclose(got, full(x)[0])  # the mask did change the top layer
+    one = cls(4, 8, num_layers=1, dropout=0.5, dtype=torch.float64).train()
+    one.load_state_dict(layers[0].state_dict())
+    torch.testing.assert_close(one(x)[0], h0, rtol=0, atol=0)  # nothing between layers: no-op
 
 
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
