@@ -7,14 +7,24 @@ Zaremba's small PTB model by default), in the same process, in alternating round
 reports the median tokens/s of each and the ratio seqlab / plain (target >= 0.95).
 
     flock /tmp/seqlab-heavy.lock .venv/bin/python benchmarks/lm_speed.py
+
+``--ddp`` adds the multi-process row: ``seqlab train lm`` on the same corpus and global batch
+with 1 process and with 2 (torchrun, gloo), a fixed number of steps each; it prints tokens/s,
+the validation loss reached and the largest weight difference from the 1-process run (on 2
+cores speed is not the point of DDP; equality is).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=40, help="training steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ddp", action="store_true", help="also the 2-process vs 1 row")
+    parser.add_argument("--ddp-steps", type=int, default=60)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -115,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         peer_rates.append(plain_train(peer, stream, args.steps, 1.0, 5.0))
         ours_rates.append(seqlab_train(ours, stream, args.steps, 1.0, 5.0))
     a, b = statistics.median(ours_rates), statistics.median(peer_rates)
-    print(f"machine: {platform.platform()} | CPU {cpu_model()} | torch {torch.__version__} | "
+    print(f"machine: {platform.platform()} | CPU {cpu_model()} | ISA "
+          f"{torch.backends.cpu.get_cpu_capability()} | torch {torch.__version__} | "
           f"threads {torch.get_num_threads()} | backend {ours.rnn.backend_used}")
     print(f"model: {args.layers}x{args.hidden} LSTM, vocab {args.vocab}, batch {args.batch}, "
           f"bptt {args.bptt}, dropout {args.dropout}; {args.rounds} rounds x {args.steps} steps, "
@@ -126,7 +139,52 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| plain nn.LSTM LM (pytorch/examples recipe) | {b:.0f} | 1.000 |")
     print("rounds (tokens/s): seqlab " + ", ".join(f"{r:.0f}" for r in ours_rates)
           + " | plain " + ", ".join(f"{r:.0f}" for r in peer_rates))
+    if args.ddp:
+        ddp_rows(args)
     return 0
+
+
+def ddp_rows(args: argparse.Namespace) -> None:
+    """``seqlab train lm`` with 1 and 2 processes, same global batch and steps."""
+    from seqlab.train.checkpoint import load_checkpoint
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(2000)]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        corpus.write_text("".join(" ".join(rng.choice(words) for _ in range(rng.randint(5, 25)))
+                                  + "\n" for _ in range(40000)))
+        flags = ["--data", str(corpus), "--hidden-size", str(args.hidden), "--embedding-dim",
+                 str(args.hidden), "--num-layers", str(args.layers), "--batch-size",
+                 str(args.batch), "--bptt", str(args.bptt), "--dropout", "0", "--max-steps",
+                 str(args.ddp_steps), "--log-every", "10", "--eval-every", str(args.ddp_steps),
+                 "--optimizer", "sgd", "--lr", "1", "--threads", "1", "--progress-bar", "off"]
+        env = {**os.environ, "SEQLAB_CACHE": str(Path(tmp) / "cache"), "OMP_NUM_THREADS": "1"}
+        rows = []
+        for nproc in (1, 2):
+            out = Path(tmp) / f"run{nproc}"
+            cmd = [sys.executable, "-m", "seqlab", "train", "lm", *flags, "--out-dir", str(out)]
+            if nproc > 1:
+                cmd += ["--nproc-per-node", str(nproc)]
+            started = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            records = [json.loads(line) for line in (out / "metrics.jsonl").read_text()
+                       .splitlines()]
+            rates = [r["tok_s"] for r in records if r["event"] == "train"][1:]  # skip warm-up
+            valid = [r for r in records if r["event"] == "valid"][-1]
+            rows.append((nproc, statistics.median(rates), valid["valid_loss"], wall,
+                         load_checkpoint(out / "last.safetensors").model_state))
+        print(f"\nDDP (torchrun, gloo): {args.layers}x{args.hidden} LSTM, global batch "
+              f"{args.batch}, bptt {args.bptt}, {args.ddp_steps} SGD steps, 1 thread per "
+              "process")
+        print("| processes | tokens/s (median of log windows) | valid loss after the steps | "
+              "wall s (incl. start-up) | max abs weight diff vs 1 process |")
+        print("|---|---|---|---|---|")
+        base = rows[0][4]
+        for nproc, rate, valid, wall, state in rows:
+            diff = max(float((state[k] - base[k]).abs().max()) for k in base)
+            print(f"| {nproc} | {rate:.0f} | {valid:.6f} | {wall:.1f} | {diff:.2e} |")
 
 
 if __name__ == "__main__":

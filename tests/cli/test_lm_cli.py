@@ -84,9 +84,22 @@ def test_eval_matches_training_figure_and_generation_is_seeded(trained, capsys):
     argv = ["generate", str(trained), "--prompt", "the", "--seed", "3", "--max-new-tokens", "12"]
     first = run_cli(argv, capsys)[1]
     assert first == run_cli(argv, capsys)[1]
-    code, out, _ = run_cli(["generate", str(trained), "--strategy", "beam",
+    code, out, _ = run_cli(["generate", str(trained), "--strategy", "beam", "--prompt", "the",
                             "--max-new-tokens", "5"], capsys)
     assert code == 0
+    # oracle: the library's beam search on the same checkpoint and prompt
+    from seqlab.generate import decoding
+    from seqlab.tasks import load
+    from seqlab.text.tokenize import Tokenizer
+    from seqlab.text.vocab import Vocab
+    from seqlab.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(trained)
+    vocab, tok = Vocab.from_dict(ckpt.vocab), Tokenizer.from_dict(ckpt.tokenizer)
+    prompt = [vocab.eos_id] + decoding.encode_prompt("the", vocab, tok)
+    best = decoding.beam_search(load(trained), prompt, 5, beam_size=4)[0].tokens
+    words = ["\n" if t == "<eos>" else t for t in vocab.decode(prompt[1:] + best)]
+    assert out.rstrip("\n") == tok.detokenize(words).replace(" \n ", "\n").rstrip("\n")
 
 
 def test_demo_dry_run(workdir, capsys):
