@@ -161,9 +161,11 @@ def ddp_rows(args: argparse.Namespace) -> None:
                  "--optimizer", "sgd", "--lr", "1", "--threads", "1", "--progress-bar", "off"]
         env = {**os.environ, "SEQLAB_CACHE": str(Path(tmp) / "cache"), "OMP_NUM_THREADS": "1"}
         rows = []
-        for nproc in (1, 2):
-            out = Path(tmp) / f"run{nproc}"
-            cmd = [sys.executable, "-m", "seqlab", "train", "lm", *flags, "--out-dir", str(out)]
+        # the last row is a control: one process with 2 threads sums in another order too
+        for nproc, threads in ((1, 1), (2, 1), (1, 2)):
+            out = Path(tmp) / f"run{nproc}-{threads}"
+            cmd = [sys.executable, "-m", "seqlab", "train", "lm", *flags, "--out-dir", str(out),
+                   "--threads", str(threads)]
             if nproc > 1:
                 cmd += ["--nproc-per-node", str(nproc)]
             started = time.perf_counter()
@@ -171,15 +173,16 @@ def ddp_rows(args: argparse.Namespace) -> None:
             wall = time.perf_counter() - started
             records = [json.loads(line) for line in (out / "metrics.jsonl").read_text()
                        .splitlines()]
-            rates = [r["tok_s"] for r in records if r["event"] == "train"][1:]  # skip warm-up
+            rates = [r["tok_s"] for r in records if r["event"] == "train"]
+            rates = rates[1:] or rates or [float("nan")]  # skip the warm-up window
             valid = [r for r in records if r["event"] == "valid"][-1]
-            rows.append((nproc, statistics.median(rates), valid["valid_loss"], wall,
+            rows.append((f"{nproc} x {threads} thread{'s' if threads > 1 else ''}",
+                         statistics.median(rates), valid["valid_loss"], wall,
                          load_checkpoint(out / "last.safetensors").model_state))
         print(f"\nDDP (torchrun, gloo): {args.layers}x{args.hidden} LSTM, global batch "
-              f"{args.batch}, bptt {args.bptt}, {args.ddp_steps} SGD steps, 1 thread per "
-              "process")
-        print("| processes | tokens/s (median of log windows) | valid loss after the steps | "
-              "wall s (incl. start-up) | max abs weight diff vs 1 process |")
+              f"{args.batch}, bptt {args.bptt}, {args.ddp_steps} SGD steps (lr 1, clip 5)")
+        print("| processes x threads | tokens/s (median of log windows) | valid loss after the "
+              "steps | wall s (incl. start-up) | max abs weight diff vs 1 x 1 |")
         print("|---|---|---|---|---|")
         base = rows[0][4]
         for nproc, rate, valid, wall, state in rows:
