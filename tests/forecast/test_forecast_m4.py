@@ -48,7 +48,8 @@ def test_m4_hourly_shape(m4):
     ("Naive2", lambda x: naive2(x, 48, 24), (18.383, 2.395)),
     ("sNaive", lambda x: seasonal_naive(x, 48, 24), (13.912, 1.193)),
     ("Naive", lambda x: naive(x, 48), (43.003, 11.608)),
-    ("Theta", lambda x: theta(x, 48, 24), (18.138, 2.455)),
+    pytest.param("Theta", lambda x: theta(x, 48, 24), (18.138, 2.455),
+                 marks=pytest.mark.slow),  # ~10-30 s: 414 SES fits
 ])
 def test_official_hourly_figures(m4, method, fn, expected):
     data, published = m4
