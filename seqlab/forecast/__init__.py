@@ -1,10 +1,11 @@
-"""Classical forecasting: M4 baselines (naive, seasonal naive, drift, Naive2, Theta) and the
-M4 metrics (sMAPE, MASE, OWA). ``baselines`` and ``theta`` hold the forecasters, ``metrics`` the
-scores; none of them imports torch.
+"""Classical forecasting: ARIMA by exact maximum likelihood (``arima``), the M4 baselines
+(naive, seasonal naive, drift, Naive2 in ``baselines``; Theta in ``theta_method``) and the M4
+metrics (sMAPE, MASE, OWA in ``metrics``); none of them imports torch or statsmodels.
 """
 
 from __future__ import annotations
 
+from seqlab.forecast.arima import ARIMA
 from seqlab.forecast.baselines import (
     drift,
     naive,
@@ -16,5 +17,5 @@ from seqlab.forecast.baselines import (
 from seqlab.forecast.metrics import mae, mase, mse, owa, smape
 from seqlab.forecast.theta_method import theta
 
-__all__ = ["naive", "seasonal_naive", "drift", "naive2", "seasonality_test", "seasonal_indices",
-           "theta", "smape", "mase", "owa", "mse", "mae"]
+__all__ = ["ARIMA", "naive", "seasonal_naive", "drift", "naive2", "seasonality_test",
+           "seasonal_indices", "theta", "smape", "mase", "owa", "mse", "mae"]
