@@ -34,6 +34,7 @@ from scipy.stats import norm
 
 from seqlab.errors import ConfigError, DataError, NotFittedError
 from seqlab.forecast._checks import as_series, check_horizon
+from seqlab.forecast._kalman import arma_filter
 
 __all__ = ["ARIMA", "constrain_stationary", "unconstrain_stationary"]
 
@@ -166,6 +167,13 @@ class ARIMA:
         mu, T, R, s2 = self._system(c)
         RR = s2 * np.outer(R, R)
         P = solve_discrete_lyapunov(T, RR)
+        return arma_filter(w - mu, np.ascontiguousarray(T[:, 0]), RR, np.ascontiguousarray(P))
+
+    def _filter_dense(self, c: np.ndarray, w: np.ndarray):
+        """The same filter with dense matrices (reference for the compiled one)."""
+        mu, T, R, s2 = self._system(c)
+        RR = s2 * np.outer(R, R)
+        P = solve_discrete_lyapunov(T, RR)
         a = np.zeros(T.shape[0])
         llf = 0.0
         for value in w - mu:
@@ -206,35 +214,51 @@ class ARIMA:
         if np.ptp(w) == 0:
             raise DataError("the (differenced) series is constant: an ARIMA is not identified")
         names = self._names()
+        # optimise on the standardised series (an exact reparameterisation: const and
+        # sigma2 are mapped back below), so that the optimiser sees O(1) scales
+        loc, scale = float(w.mean()), float(w.std())
+        ws = (w - loc) / scale if self.trend == "c" else w / scale
         start = np.zeros(len(names))
-        if self.trend == "c":
-            start[0] = w.mean()
-        start[-1] = w.var()
+        start[-1] = 1.0
         u0 = self._untransform(start)
         if self.method == "mle":
             n = w.size
 
             def objective(u):
-                return -self._filter(self._transform(u), w)[0] / n
+                try:
+                    value = -self._filter(self._transform(u), ws)[0] / n
+                except np.linalg.LinAlgError:  # AR root on the unit circle: no stationary P0
+                    return 1e10
+                return value if np.isfinite(value) else 1e10
         else:
             n = w.size - self._polys(start)[1].size
 
             def objective(u):
                 c = self._transform(u)
                 c[-1] = 1.0
-                return self._css(c, w) / n
+                return self._css(c, ws) / n
         res = minimize(objective, u0, method="L-BFGS-B",
                        options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
         c = self._transform(res.x)
         if self.method == "css":
-            c[-1] = self._css(c, w) / n
-        self.converged_ = bool(res.success)
-        if not res.success:
+            c[-1] = self._css(c, ws) / n
+        if self.trend == "c":
+            c[0] = loc + scale * c[0]
+        c[-1] *= scale * scale
+        # L-BFGS-B ends "ABNORMAL" when the line search cannot improve at machine precision:
+        # converged if the gradient is (numerically) zero there
+        self.converged_ = bool(res.success or np.max(np.abs(res.jac)) < 1e-5)
+        if not self.converged_:
             warnings.warn(f"ARIMA{self.order} optimiser did not converge: {res.message}",
                           RuntimeWarning, stacklevel=2)
         self._c, self._y, self._w = c, y, w
         self.params_ = dict(zip(names, c.tolist()))
-        llf, self._a, self._P = self._filter(c, w)
+        try:
+            llf, self._a, self._P = self._filter(c, w)
+        except np.linalg.LinAlgError:
+            raise DataError(f"ARIMA{self.order}: the fit reached a non-stationary AR part "
+                            f"(a unit root; params {self.params_}); difference the series "
+                            "(raise d) or lower p") from None
         self.llf_ = float(llf)
         k = len(names)
         self.aic_ = -2 * self.llf_ + 2 * k

@@ -93,3 +93,12 @@ def test_css_pure_ar_is_least_squares():
 def test_bad_input(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_compiled_filter_equals_dense():
+    y = _sim([0.5, -0.3], [0.4, 0.2], seed=7)
+    m = ARIMA((2, 0, 2)).fit(y)
+    fast, dense = m._filter(m._c, m._w), m._filter_dense(m._c, m._w)
+    assert fast[0] == pytest.approx(dense[0], rel=1e-12)
+    np.testing.assert_allclose(fast[1], dense[1], atol=1e-10)
+    np.testing.assert_allclose(fast[2], dense[2], atol=1e-10)
