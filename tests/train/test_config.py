@@ -97,3 +97,15 @@ def test_every_seqlab_cell_is_a_language_model_cell(cell):
     assert logits.shape == (2, 3, 13)
     with pytest.raises(ConfigError, match="model.cell must be one of"):
         parse(["--cell", "transformer"])
+
+
+def test_the_cell_table_agrees_with_the_layers():
+    from seqlab.nn.cells import CELLS
+    from seqlab.nn.factory import RECURRENT_CELLS
+
+    stepwise = {name for name, (_, _, bidi) in RECURRENT_CELLS.items() if bidi}
+    assert stepwise == set(CELLS)  # every cell class the layers take, by the same name
+    with pytest.raises(ConfigError, match="runs forward in time only"):
+        from seqlab.nn.factory import recurrent_stack
+
+        recurrent_stack("mingru", 4, 4, bidirectional=True)
