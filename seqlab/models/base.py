@@ -47,14 +47,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-# figures where larger is better; every other name is minimised (loss, ppl, bpc, mse, smape)
-MAXIMISED = frozenset({"accuracy", "acc", "f1", "precision", "recall", "bleu", "chrf",
-                       "exact_match", "macro_f1", "micro_f1"})
-
-
-def metric_direction(name: str) -> str:
-    """"max" for figures where larger is better (accuracy, F1, BLEU...), else "min"."""
-    return "max" if name in MAXIMISED or name.endswith(("_f1", "_accuracy", "_bleu")) else "min"
+from seqlab.train.metrics import MAXIMISED, metric_direction  # noqa: F401 (re-exported)
 
 
 @dataclass

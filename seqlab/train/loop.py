@@ -35,6 +35,7 @@ import torch
 from seqlab.config import TrainConfig
 from seqlab.errors import SeqlabError
 from seqlab.train.distributed import SINGLE, Dist
+from seqlab.train.metrics import metric_direction
 from seqlab.train.optim import LRSchedule
 from seqlab.train.progress import Reporter, format_metric
 
@@ -165,8 +166,6 @@ class _LossForward(torch.nn.Module):
 
 def selection(model: Any, cfg: TrainConfig) -> tuple[str, str]:
     """The validation figure that picks the best checkpoint, and "min" or "max"."""
-    from seqlab.models.base import metric_direction
-
     default_name, default_mode = getattr(model, "selection", ("loss", "min"))
     name = cfg.metric or default_name
     if cfg.metric_mode != "auto":

@@ -12,6 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+# figures where larger is better; every other name is minimised (loss, ppl, bpc, mse, smape)
+MAXIMISED = frozenset({"accuracy", "acc", "f1", "precision", "recall", "bleu", "chrf",
+                       "exact_match", "macro_f1", "micro_f1"})
+
+
+def metric_direction(name: str) -> str:
+    """"max" for figures where larger is better (accuracy, F1, BLEU...), else "min"."""
+    return "max" if name in MAXIMISED or name.endswith(("_f1", "_accuracy", "_bleu")) else "min"
+
 
 def perplexity(nll_sum: float, count: int) -> float:
     """exp(nll_sum / count); ``count`` must be > 0."""
