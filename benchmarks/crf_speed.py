@@ -19,20 +19,10 @@ import time
 import numba
 import torch
 import torchcrf
+from machine import cpu_model
 
 import seqlab.nn.crf as crf_module
 from seqlab.nn import CRF
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def best_time(fn, iters: int) -> float:

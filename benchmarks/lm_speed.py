@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_model
 from torch import nn
 
 from seqlab.config import TrainConfig
@@ -89,14 +90,6 @@ def seqlab_train(model: LanguageModel, stream: LMStream, steps: int, lr: float,
     return progress.step * stream.batch_size * stream.bptt / elapsed
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import platform
 import time
 
 import numpy as np
+from machine import cpu_model
 
 from seqlab.data.timeseries import load_m4_hourly
 from seqlab.forecast import drift, mase, naive, naive2, owa, seasonal_naive, smape, theta
@@ -32,15 +33,6 @@ METHODS = {
 }
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def speed(data, orders=((1, 1, 1), (2, 0, 1)), n_series: int = 20) -> None:
@@ -86,7 +78,7 @@ def main() -> None:
         m = float(np.mean([mase(y, f, x, 24) for x, y, f in zip(data.train, data.test, fc)]))
         scores[name] = (s, m, secs)
     s2, m2, _ = scores["Naive2"]
-    print(f"machine: {_cpu()} ({platform.machine()}), python {platform.python_version()}")
+    print(f"machine: {cpu_model()} ({platform.machine()}), python {platform.python_version()}")
     print(f"{'method':<24}{'sMAPE':>9}{'MASE':>8}{'OWA':>7} | {'published':>24} | seconds")
     for name in dict.fromkeys([*METHODS, *PUBLISHED]):
         pub = PUBLISHED.get(name)
