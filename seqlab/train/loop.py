@@ -280,7 +280,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         if progress.batch == 0:
             progress.epoch_totals, progress.epoch_seconds = {}, 0.0
         epoch_before = progress.epoch_seconds  # a mid-epoch resume: the time before it
-        totals = dict(progress.epoch_totals)  # resumed: the epoch so far
+        totals = progress.epoch_totals  # the epoch's sums, added to in place (resumed: so far)
         window: dict[str, float] = {}
         counted, last = 0, time.perf_counter()
         reporter.start_epoch(epoch, steps_per_epoch, progress.batch)
@@ -316,7 +316,6 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                 raise SeqlabError(f"training diverged: loss is {value} at step {progress.step} "
                                   f"(lr {schedule.lr:g}); lower train.lr or set train.clip")
             add_totals(totals, out, value)
-            progress.epoch_totals = dict(totals)
             progress.epoch_seconds = epoch_time()
             add_totals(window, out, value)
             counted += global_count
