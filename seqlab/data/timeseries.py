@@ -25,7 +25,9 @@ from seqlab.data.sources import FileSpec, _resolve_file, open_text
 from seqlab.errors import ConfigError, DataError
 
 __all__ = ["TS_DATASETS", "M4Series", "load_m4_hourly", "load_ett", "read_csv_series",
-           "ETTSplit"]
+           "ETTSplit", "parse_times", "regularise", "calendar_features", "FILLS"]
+
+FILLS = ("none", "ffill", "linear")
 
 _M4 = ("https://raw.githubusercontent.com/Mcompetitions/M4-methods/"
        "6c1067e5a57161249b17289a565178dc7a3fb3ca/Dataset")
@@ -116,13 +118,19 @@ def load_m4_hourly() -> M4Series:
 
 
 def read_csv_series(path: str | os.PathLike, time_column: str | None = None,
-                    value_columns: list[str] | None = None) -> tuple[np.ndarray, list[str],
-                                                                     np.ndarray]:
+                    value_columns: list[str] | None = None, missing: str = "error"
+                    ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Read a CSV with a time column and value columns: ``(times, names, values[n, k])``.
 
     ``time_column`` defaults to the first column; ``value_columns`` to all others. A
-    non-numeric or empty value raises a ``DataError`` naming its line and column.
+    non-numeric value raises a ``DataError`` naming its line and column; so does an empty
+    (or NaN/NA/null) one, unless ``missing="keep"``, which returns it as NaN (to be filled
+    explicitly, :func:`regularise`).
     """
+    if missing not in ("error", "keep"):
+        raise ConfigError(f"missing must be 'error' or 'keep', got {missing!r}")
+    if not Path(path).exists():
+        raise DataError(f"CSV file not found: {path}")
     with open_text(path) as handle:
         reader = csv.reader(handle)
         try:
@@ -147,7 +155,11 @@ def read_csv_series(path: str | os.PathLike, time_column: str | None = None,
             for name, j in zip(names, v_idx):
                 cell = row[j].strip() if j < len(row) else ""
                 if cell == "" or cell.lower() in ("nan", "na", "null"):
-                    raise DataError(f"{path}: missing value at line {line_no}, column {name!r}")
+                    if missing == "keep":
+                        out.append(float("nan"))
+                        continue
+                    raise DataError(f"{path}: missing value at line {line_no}, column {name!r}"
+                                    " (pass a fill option to fill it)")
                 try:
                     out.append(float(cell))
                 except ValueError:
@@ -189,3 +201,84 @@ def load_ett(name: str = "ETTh1", target: str | None = "OT", seq_len: int = 0) -
     z = (values - mean) / std
     return ETTSplit(names, z[:a], z[b - (b - a) - seq_len:b], z[c - (c - b) - seq_len:c],
                     mean, std)
+
+
+def parse_times(times: np.ndarray) -> np.ndarray | None:
+    """The time column as ``datetime64[s]`` (date-like text), ``int64`` (integer steps), or
+    None when it is neither (then only the row order counts)."""
+    text = [str(t).strip() for t in times]
+    if all(t.lstrip("-").isdigit() for t in text):
+        return np.array([int(t) for t in text], dtype=np.int64)
+    if not all(any(c in t for c in "-/:") for t in text):
+        return None
+    try:
+        return np.array([np.datetime64(t.replace(" ", "T"), "s") for t in text])
+    except ValueError:
+        return None
+
+
+def regularise(times: np.ndarray | None, values: np.ndarray, fill: str = "none",
+               source: str = "series") -> tuple[np.ndarray | None, np.ndarray]:
+    """Check (and with ``fill`` repair) a series: regular timestamps, no NaN.
+
+    Timestamps must increase by one step (the smallest difference); a gap is a
+    ``DataError`` naming it unless ``fill`` is "ffill" (carry the last value forward) or
+    "linear" (interpolate in time), which also fill NaN values; the default "none" never
+    fills. Values before the first observation of a column cannot be filled: an error too.
+    """
+    if fill not in FILLS:
+        raise ConfigError(f"fill must be one of {FILLS}, got {fill!r}")
+    values = np.asarray(values, dtype=np.float64)
+    if times is not None and times.size > 1:
+        ticks = times.astype(np.int64)
+        diffs = np.diff(ticks)
+        if np.any(diffs <= 0):
+            i = int(np.flatnonzero(diffs <= 0)[0])
+            raise DataError(f"{source}: timestamps must increase; {times[i + 1]} follows "
+                            f"{times[i]}")
+        step = int(diffs.min())
+        if np.any(diffs != step):
+            i = int(np.flatnonzero(diffs != step)[0])
+            if fill == "none":
+                n_missing = int((diffs // step - 1).sum())
+                raise DataError(f"{source}: missing timestamps ({n_missing} in all; the first "
+                                f"gap after {times[i]}, next {times[i + 1]}): pass a fill "
+                                "option (ffill or linear) to fill them")
+            if np.any((ticks - ticks[0]) % step):
+                raise DataError(f"{source}: timestamps are not on a regular grid of step "
+                                f"{step}")
+            grid = np.arange(ticks[0], ticks[-1] + step, step)
+            full = np.full((grid.size, values.shape[1]), np.nan)
+            full[(ticks - ticks[0]) // step] = values
+            times, values = grid.astype(times.dtype), full
+    bad = np.isnan(values)
+    if bad.any():
+        if fill == "none":
+            row, col = (int(v) for v in np.argwhere(bad)[0])
+            raise DataError(f"{source}: missing value at row {row}, column {col} "
+                            f"({int(bad.sum())} in all): pass a fill option (ffill or linear)")
+        for j in range(values.shape[1]):
+            col = values[:, j]
+            ok = np.flatnonzero(~np.isnan(col))
+            if ok.size == 0 or ok[0] > 0:
+                raise DataError(f"{source}: column {j} has no value before row "
+                                f"{ok[0] if ok.size else col.size}, which cannot be filled")
+            if fill == "ffill":
+                idx = np.maximum.accumulate(np.where(np.isnan(col), 0, np.arange(col.size)))
+                values[:, j] = col[idx]
+            else:
+                values[:, j] = np.interp(np.arange(col.size), ok, col[ok])
+    return times, values
+
+
+def calendar_features(times: np.ndarray) -> np.ndarray:
+    """Known covariates per timestamp: sin/cos of the hour of day and of the weekday, (n, 4).
+
+    ``phase = hour_fraction / 24`` and ``weekday / 7``; each as ``(sin 2 pi phase,
+    cos 2 pi phase)``.
+    """
+    seconds = times.astype("datetime64[s]").astype(np.int64)
+    hour = (seconds % 86400) / 86400.0
+    weekday = ((seconds // 86400 + 3) % 7) / 7.0  # 1970-01-01 was a Thursday (weekday 3)
+    angles = 2 * np.pi * np.stack([hour, weekday], axis=1)
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)

@@ -82,6 +82,12 @@ TASKS: dict[str, Task] = {
                data="seqlab.models.lm_task:build_data",
                presets="seqlab.models.lm_task:PRESETS",
                eval_batch_field="final_eval_batch_size"),
+    "forecaster": Task("forecaster", "RNN forecaster over sliding windows (M4, ETT, CSV; "
+                       "sMAPE / MASE / MSE)", model="seqlab.models.forecaster:Forecaster",
+                       data_config="seqlab.models.forecaster_task:ForecastDataConfig",
+                       data="seqlab.models.forecaster_task:build_data",
+                       presets="seqlab.models.forecaster_task:PRESETS",
+                       eval_batch_field="eval_batch_size"),
 }
 
 

@@ -32,7 +32,22 @@ def lm_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
-TINY = {"lm": lm_tiny}
+def forecaster_tiny(tmp_path: Path) -> dict:
+    rng = random.Random(0)
+    path = tmp_path / "series.csv"
+    rows = ["time,a,b"] + [f"{t},{10 + math.sin(t / 3) + rng.random():.4f},"
+                           f"{5 + math.cos(t / 4) + rng.random():.4f}" for t in range(80)]
+    path.write_text("\n".join(rows) + "\n")
+    return {"model": {"hidden_size": 8, "loss": "quantile", "mode": "autoregressive",
+                      "patch": 2},
+            "data": {"dataset": "", "data": str(path), "window": 12, "horizon": 6,
+                     "batch_size": 8, "eval_batch_size": 4, "covariates": "phase",
+                     "period": 6},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
+TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny}
 
 
 def _items(batch):
