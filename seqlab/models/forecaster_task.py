@@ -245,7 +245,8 @@ def _holdout(name: str, values: np.ndarray, times, L: int, H: int) -> Series:
                         f"test horizons (2 x {H}) need {L + 2 * H}")
     train_end = n - 2 * H
     return Series(name, values, times, train_end,
-                  {"train": np.arange(L, train_end - H + 1), "valid": np.array([n - 2 * H]), "test": np.array([n - H])})
+                  {"train": np.arange(L, train_end - H + 1), "valid": np.array([n - 2 * H]),
+                   "test": np.array([n - H])})
 
 
 def _m4(d: ForecastDataConfig) -> list[Series]:
