@@ -141,9 +141,9 @@ def read_csv_series(path: str | os.PathLike, time_column: str | None = None,
         if time_column not in header:
             raise ConfigError(f"{path}: no time column {time_column!r}; columns: {header}")
         names = [c for c in header if c != time_column] if value_columns is None else value_columns
-        missing = [c for c in names if c not in header]
-        if missing or not names:
-            raise ConfigError(f"{path}: value columns {missing or names} not found; "
+        absent = [c for c in names if c not in header]
+        if absent or not names:
+            raise ConfigError(f"{path}: value columns {absent or names} not found; "
                               f"columns: {header}")
         t_idx, v_idx = header.index(time_column), [header.index(c) for c in names]
         times, values = [], []

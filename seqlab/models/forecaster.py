@@ -278,7 +278,7 @@ class Forecaster(TaskModel):
         zhat, loc, scale = self(x, batch.get("cov"), batch.get("loc"), batch.get("scale"))
         s = torch.ones_like(y) if season is None else season
         f_all = (zhat * scale[..., None] + loc[..., None]) * s[..., None]
-        f = f_all[..., self.median]
+        f = (f_all.sort(dim=-1).values if f_all.shape[-1] > 1 else f_all)[..., self.median]
         zy = (y / s - loc) / scale
         kind = self.config.loss
         if kind == "mse":
