@@ -20,4 +20,5 @@ from seqlab.forecast.metrics import mae, mase, mse, owa, smape
 from seqlab.forecast.theta_method import theta
 
 __all__ = ["ARIMA", "auto_arima", "kpss", "ndiffs", "nsdiffs", "naive", "seasonal_naive",
-           "drift", "naive2", "seasonality_test", "seasonal_indices", "theta", "smape", "mase", "owa", "mse", "mae"]
+           "drift", "naive2", "seasonality_test", "seasonal_indices", "theta", "smape", "mase",
+           "owa", "mse", "mae"]
