@@ -130,6 +130,9 @@ class ARIMA:
             raise ConfigError(f"method must be 'mle' or 'css', got {method!r}")
         self.order, self.seasonal_order = (p, d, q), (P, D, Q, m)
         self.trend, self.method = trend, method
+        # L-BFGS-B options; tight, so that the optimum is reached (auto_arima's search
+        # screens candidates with looser ones and refits the chosen model with these)
+        self._options = {"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15}
 
     # ---- parameters -----------------------------------------------------------------------
     @property
@@ -301,7 +304,7 @@ class ARIMA:
                 return self._css(full(u), ws) / n
         if u0.size:
             res = minimize(objective, u0, method="L-BFGS-B",
-                           options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
+                           options=self._options)
             ux = res.x
         else:
             res, ux = None, u0

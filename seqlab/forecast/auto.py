@@ -20,6 +20,8 @@ Hyndman-Khandakar algorithm (``auto.arima``, J. Stat. Softw. 27(3), 2008).
 
 ``aicc = aic + 2 k (k + 1) / (n - k - 1)``, ``k`` counting every parameter and ``n`` the
 differenced series' length. Models whose fit fails or does not converge are skipped.
+Candidates are screened with looser optimiser tolerances (``SCREEN``); the chosen model is
+refitted with ARIMA's tight defaults.
 
 Example:
     >>> rng = np.random.default_rng(1)
@@ -90,11 +92,17 @@ def information_criterion(model: ARIMA, ic: str) -> float:
     return model.aic_ + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.inf)
 
 
-def _fit(y, order, seasonal, trend, method):
+SCREEN = {"maxiter": 500, "gtol": 1e-6, "ftol": 1e-10}
+
+
+def _fit(y, order, seasonal, trend, method, options=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # not converged: skip the model
-            return ARIMA(order, seasonal_order=seasonal, trend=trend, method=method).fit(y)
+            model = ARIMA(order, seasonal_order=seasonal, trend=trend, method=method)
+            if options:
+                model._options = options
+            return model.fit(y)
     except (DataError, ConfigError, RuntimeWarning, np.linalg.LinAlgError):
         return None
 
@@ -131,7 +139,7 @@ def auto_arima(y, m: int = 1, *, d: int | None = None, D: int | None = None,
         key = (p, q, P, Q, trend)
         if key not in seen and len(seen) < max_models and ok(p, q, P, Q):
             model = _fit(x, (p, d, q), (P, D, Q, m) if seasonal else (0, 0, 0, 0), trend,
-                         method)
+                         method, SCREEN)
             seen[key] = (information_criterion(model, ic) if model else math.inf, model)
         return seen.get(key, (math.inf, None))[0]
 
@@ -162,6 +170,10 @@ def auto_arima(y, m: int = 1, *, d: int | None = None, D: int | None = None,
     value, model = seen[best]
     if model is None:
         raise DataError("auto_arima: no candidate model could be fitted")
+    refit = _fit(x, model.order, model.seasonal_order, model.trend, method)  # tight options
+    if refit is not None:
+        model = refit
+        value = information_criterion(model, ic)
     model.ic_ = value
     model.search_ = [((k[0], d, k[1]), (k[2], D, k[3], m) if seasonal else (0, 0, 0, 0), k[4],
                       v[0]) for k, v in seen.items()]
