@@ -114,10 +114,10 @@ def arima_rows(data, workers: int) -> dict:
 
 
 def rnn_rows(data, checkpoint: str) -> dict:
+    import torch
+
     from seqlab.models.forecaster_predict import forecast_history
     from seqlab.tasks import load
-
-    import torch
 
     torch.set_num_threads(1)
     model = load(checkpoint, task="forecaster")
