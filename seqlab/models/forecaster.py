@@ -140,7 +140,6 @@ class Forecaster(TaskModel):
 
     task = "forecaster"
     config_class = ForecasterConfig
-    log_metrics = ("smape", "mase")
     selection = ("loss", "min")
     state_batch_dim = 0
     count_name = "pt"
@@ -192,6 +191,11 @@ class Forecaster(TaskModel):
 
     def assets(self) -> dict[str, Any]:
         return dict(self._assets)
+
+    @property
+    def log_metrics(self) -> tuple[str, ...]:  # type: ignore[override]
+        """ETT reports MSE/MAE on z-scored data; M4 and CSVs sMAPE/MASE."""
+        return ("mse", "mae") if self._assets.get("source") == "ett" else ("smape", "mase")
 
     # ---------------------------------------------------------------------------- forward
     def _scales(self, x: torch.Tensor, loc, scale):
