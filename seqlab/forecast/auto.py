@@ -24,7 +24,7 @@ Candidates are screened with looser optimiser tolerances (``SCREEN``); the chose
 refitted with ARIMA's tight defaults.
 
 Example:
-    >>> rng = np.random.default_rng(1)
+    >>> rng = np.random.default_rng(0)
     >>> e = rng.normal(size=300)
     >>> y = np.zeros(300)
     >>> for t in range(1, 300): y[t] = 0.7 * y[t - 1] + e[t]

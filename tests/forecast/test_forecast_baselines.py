@@ -28,7 +28,8 @@ from seqlab.forecast.theta_method import ses_fit
 
 
 @pytest.mark.parametrize("module", ["seqlab.forecast.metrics", "seqlab.forecast.baselines",
-                                    "seqlab.forecast.theta_method", "seqlab.forecast.arima"])
+                                    "seqlab.forecast.theta_method", "seqlab.forecast.arima",
+                                    "seqlab.forecast.auto"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -227,3 +227,13 @@ def test_series_shorter_than_window_in_training_data(tmp_path):
     _csv(tmp_path / "short.csv", ["t,v", *[f"{i},{i % 5}" for i in range(50)]])
     with pytest.raises(DataError, match="need 144"):
         get_task("forecaster").build_data(_cfg(tmp_path, tmp_path / "short.csv"))
+
+
+@pytest.mark.parametrize("module", ["seqlab.models.forecaster",
+                                    "seqlab.models.forecaster_predict"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
