@@ -237,3 +237,22 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "layernorm_lstm", "simple_gru",
+                                  "mingru", "minlstm"])
+def test_every_cell_in_both_modes(cell):
+    torch.manual_seed(0)
+    batch = {"x": torch.rand(2, 12, 1) + 1, "y": torch.rand(2, 5, 1) + 1,
+             "mase_scale": torch.ones(2, 1)}
+    for mode in ("direct", "autoregressive"):
+        model = Forecaster(12, 5, cell=cell, mode=mode, patch=3, hidden_size=6, num_layers=2)
+        out = model.loss(batch)
+        out.loss.backward()
+        assert all(p.grad is not None for p in model.parameters())
+    model.eval()
+    # the decoder feeds on its own outputs only: running it longer leaves the first steps
+    with torch.no_grad():
+        short, long = model.predict(batch["x"]), model.predict(batch["x"], steps=11)
+    assert long.shape == (2, 11, 1)
+    torch.testing.assert_close(long[:, :5], short)
