@@ -256,6 +256,35 @@ class Tagger(TaskModel):
         best = scores.argmax(-1)
         return [best[i, :n].tolist() for i, n in enumerate(mask.sum(1).tolist())]
 
+    @torch.no_grad()
+    def tag(self, sentences: list[list[str]], batch_size: int = 256) -> list[list[str]]:
+        """Tags of tokenised ``sentences`` (lists of words), batched by length; an empty
+        sentence gets no tags. The order of the input is kept.
+
+        >>> import torch
+        >>> assets = {"words": ["<pad>", "<unk>", "a"], "tags": ["A", "B"], "scheme": None}
+        >>> m = Tagger.from_config(TaggerConfig(hidden_size=4, embedding_dim=4), assets).eval()
+        >>> [len(t) for t in m.tag([["a", "zz", "a"], [], ["a"]])]
+        [3, 0, 1]
+        """
+        from seqlab.models.tagger_task import Encoder
+
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        was_training = self.training
+        self.eval()
+        encoder = Encoder(self._assets)
+        device = self.out.weight.device
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+        out: list[list[str]] = [[] for _ in sentences]
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = {k: v.to(device) for k, v in encoder.batch([sentences[i] for i in idx]).items()}
+            for i, path in zip(idx, self.predict(batch)):
+                out[i] = [self.tags[j] for j in path]
+        self.train(was_training)
+        return out
+
     def evaluate_batch(self, batch: Mapping[str, Tensor], state: Any = None) -> LossOutput:
         out = self.loss(batch)
         paths = self.predict(batch)
