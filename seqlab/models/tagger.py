@@ -4,7 +4,7 @@ For a sentence of words ``w_1..w_T`` (Huang et al. 2015; Lample et al. 2016; Ma 
 
     x_t = [E w_t ; c_t]                       word embedding, optional character feature c_t
     c_t = [h_fwd_last ; h_bwd_first]          char-BiLSTM over the word's characters (Lample)
-        | max_j relu(W * [e_{j-1}; e_j; e_{j+1}] + b)   char-CNN, max over its characters (Ma & Hovy)
+        | max_j relu(W * [e_{j-1}; e_j; e_{j+1}] + b)   char-CNN, max over characters (Ma & Hovy)
     h_t = BiRNN(dropout(x))_t                 any seqlab cell, ``lengths`` respected
     s_t = W_o dropout(h_t) + b_o              emission scores (T, K)
 
