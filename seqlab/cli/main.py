@@ -21,6 +21,7 @@ COMMANDS = {
     "eval": ("seqlab.cli.train", "evaluate a checkpoint of any task on a split or a file"),
     "generate": ("seqlab.cli.lm", "generate text from a checkpoint"),
     "score": ("seqlab.cli.lm", "score sentences with a checkpoint"),
+    "tag": ("seqlab.cli.tag", "tag tokenised text with a tagger checkpoint (NER, POS)"),
     "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
     "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
     "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),

@@ -88,6 +88,13 @@ TASKS: dict[str, Task] = {
                        data="seqlab.models.forecaster_task:build_data",
                        presets="seqlab.models.forecaster_task:PRESETS",
                        eval_batch_field="eval_batch_size"),
+    "tagger": Task("tagger", "sequence tagger: BiLSTM(-CRF) with character features (NER span "
+                   "F1, POS accuracy)",
+                   model="seqlab.models.tagger:Tagger",
+                   data_config="seqlab.models.tagger_task:TaggerDataConfig",
+                   data="seqlab.models.tagger_task:build_data",
+                   presets="seqlab.models.tagger_task:PRESETS",
+                   eval_batch_field="eval_batch_size"),
 }
 
 

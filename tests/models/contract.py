@@ -47,7 +47,25 @@ def forecaster_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
-TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny}
+def tagger_tiny(tmp_path: Path) -> dict:
+    rng = random.Random(0)
+    path = tmp_path / "tagged.txt"
+    lines = []
+    for _ in range(120):
+        for _ in range(rng.randint(2, 7)):
+            w = rng.choice(WORDS)
+            lines.append(f"{w} {'B-X' if w in ('cat', 'dog') else 'O'}")
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return {"model": {"hidden_size": 8, "embedding_dim": 8, "char": "cnn", "char_dim": 4,
+                      "char_hidden": 4},
+            "data": {"data": str(path), "scheme": "BIO", "source_scheme": "BIO",
+                     "batch_size": 4, "eval_batch_size": 8},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
+TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny}
 
 
 def _items(batch):
@@ -86,8 +104,15 @@ def check_contract(task_name: str, tmp_path: Path) -> None:
     assert sum(p.count for p in parts) == out.count
     for name, value in out.sums.items():
         assert math.isclose(sum(p.sums[name] for p in parts), value, rel_tol=1e-6, abs_tol=1e-6)
+    # evaluation (decoded figures such as span F1 or BLEU): its sums add up over items too
+    ev = model.evaluate_batch(batch)
+    torch.testing.assert_close(ev.loss, out.loss, rtol=1e-5, atol=1e-5)
+    ev_parts = [model.evaluate_batch(item) for item in items]
+    for name, value in ev.sums.items():
+        assert math.isclose(sum(p.sums[name] for p in ev_parts), value, rel_tol=1e-6,
+                            abs_tol=1e-6), name
     # figures from totals
-    totals = {"loss": out.loss.item(), "count": out.count, **out.sums}
+    totals = {"loss": ev.loss.item(), "count": ev.count, **ev.sums}
     figures = model.metrics(totals)
     assert "loss" in figures and model.selection[0] in figures
     assert set(model.log_metrics) <= set(figures)
