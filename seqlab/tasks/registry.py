@@ -6,8 +6,8 @@ model. A new task adds one line here and one module with its model (keeping the 
 :mod:`seqlab.models.base`) and its data builder.
 
 Example:
-    >>> sorted(TASKS)[:1]
-    ['lm']
+    >>> "lm" in TASKS
+    True
     >>> get_task("lm").default_config().train.out_dir
     'runs/lm'
 """
@@ -82,6 +82,18 @@ TASKS: dict[str, Task] = {
                data="seqlab.models.lm_task:build_data",
                presets="seqlab.models.lm_task:PRESETS",
                eval_batch_field="final_eval_batch_size"),
+    "classifier": Task("classifier", "recurrent text classifier (pooling, attention; accuracy, F1)",
+                       model="seqlab.models.classifier:RecurrentClassifier",
+                       data_config="seqlab.models.classifier_task:ClassifierDataConfig",
+                       data="seqlab.models.classifier_task:build_data",
+                       presets="seqlab.models.classifier_task:PRESETS",
+                       eval_batch_field="eval_batch_size"),
+    "fasttext": Task("fasttext", "fastText-style classifier: averaged word + n-gram embeddings",
+                     model="seqlab.models.fasttext_classifier:FastTextClassifier",
+                     data_config="seqlab.models.classifier_task:ClassifierDataConfig",
+                     data="seqlab.models.classifier_task:build_data",
+                     presets="seqlab.models.fasttext_classifier:PRESETS",
+                     eval_batch_field="eval_batch_size"),
 }
 
 
