@@ -47,6 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -168,6 +169,30 @@ class ClassifierHead(TaskModel):
 
     def assets(self) -> dict[str, Any]:
         return dict(self._assets)
+
+    def evaluation_report(self, totals: Mapping[str, float], checkpoint: str,
+                          split: str) -> str:
+        """The confusion matrix as text, also drawn to ``confusion_<split>.png`` beside the
+        checkpoint (single-label), or per-label tp/fp/fn (multi-label)."""
+        from pathlib import Path
+
+        from seqlab.models.classification_metrics import (
+            confusion_matrix,
+            format_confusion,
+            plot_confusion,
+        )
+
+        if self.multi_label:
+            return "\n".join(f"{name}: tp {int(totals.get(f'tp/{c}', 0))} fp "
+                             f"{int(totals.get(f'fp/{c}', 0))} fn {int(totals.get(f'fn/{c}', 0))}"
+                             for c, name in enumerate(self.labels))
+        matrix = confusion_matrix(totals, self.n_classes)
+        folder = Path(checkpoint)
+        folder = folder if folder.is_dir() else folder.parent
+        accuracy = np.trace(matrix) / max(int(matrix.sum()), 1)
+        png = plot_confusion(matrix, self.labels, folder / f"confusion_{split}.png",
+                             title=f"{split}: accuracy {accuracy:.4f}")
+        return format_confusion(matrix, self.labels) + f"\n(confusion matrix drawn to {png})"
 
 
 def load_pretrained(source: Any) -> Any:

@@ -4,7 +4,10 @@ Sources (``data.dataset`` or ``data.data``):
 
 - ``sst2`` (the registry): Kim (2014)'s sentence split, train 6,920 / dev 872 / test 1,821,
   labels ``negative`` / ``positive``; ``data.train_set = "glue"`` trains on the GLUE phrase
-  train set (67,349 phrases and sentences) instead, with the same dev and test.
+  train set (67,349 phrases and sentences; its ``(`` ``)`` written ``-lrb-`` ``-rrb-`` as in
+  Kim's files) instead, with the same dev and test. Checked on the mirror: no dev sentence is
+  in it, one test sentence is ("what 's next ?", also in Kim's train), 6,811 of the 6,920
+  train sentences are, and its long phrases are pieces of train sentences.
 - any TSV, CSV or JSON-lines file with a text and a label column (``data.text_column``,
   ``data.label_column``; a digit names a column of a file without header); ``data.valid_data``
   and ``data.test_data`` give the other splits, else the file is split 90/5/5 after a seeded
@@ -40,6 +43,7 @@ from seqlab.errors import ConfigError, DataError
 FORMATS = ("auto", "tsv", "csv", "jsonl", "stsa")
 TRAIN_SETS = ("sentences", "glue")
 SST2_LABELS = {"0": "negative", "1": "positive"}
+GLUE_BRACKETS = {"(": "-lrb-", ")": "-rrb-"}
 
 
 @dataclass
@@ -380,6 +384,8 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
         texts, labels, lines = read_labelled(path, fmt, text_col, label_col)
         if not d.data and data is None:  # sst2: 0/1 -> negative/positive
             labels = [SST2_LABELS.get(v, v) for v in labels]
+            if fmt == "tsv":  # GLUE writes ( ) where Kim's dev and test have -lrb- -rrb-
+                texts = [" ".join(GLUE_BRACKETS.get(w, w) for w in t.split()) for t in texts]
         raw[split] = (texts, labels, [f"{path}:{n}" for n in lines])
     if not assets:
         if "train" not in raw:

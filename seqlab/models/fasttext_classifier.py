@@ -57,7 +57,9 @@ class FastTextConfig:
         "ngrams": "longest word n-gram (1: words only; fastText: -wordNgrams)",
         "buckets": "hash buckets S of the n-grams (fastText: -bucket)",
         "dropout": "dropout on the averaged vector", "class_weights": "'' (none), balanced "
-        "or LABEL:W,LABEL:W", "init_range": "embedding init U(-r, r) (fastText: 1 / D)"}
+        "or LABEL:W,LABEL:W", "init_range": "embedding init U(-r, r) (fastText: 1 / D)",
+        "sparse": "sparse embedding gradients (only rows in the batch are updated; needs "
+                  "train.optimizer sgd and train.clip 0)"}
     RESUMABLE: ClassVar[tuple[str, ...]] = ()
 
     embedding_dim: int = 10
@@ -66,6 +68,7 @@ class FastTextConfig:
     dropout: float = 0.0
     class_weights: str = ""
     init_range: float = 0.0  # 0: 1 / embedding_dim, as fastText
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "ngrams", "buckets"):
@@ -105,7 +108,8 @@ class FastTextClassifier(ClassifierHead):
         self.register_buffer("hashes", torch.tensor([word_hash(t) for t in tokens],
                                                     dtype=torch.long), persistent=False)
         rows = self.vocab_size + (config.buckets if config.ngrams > 1 else 0)
-        self.bag = nn.EmbeddingBag(rows, config.embedding_dim, mode="mean", padding_idx=0)
+        self.bag = nn.EmbeddingBag(rows, config.embedding_dim, mode="mean", padding_idx=0,
+                               sparse=config.sparse)
         self.drop = nn.Dropout(config.dropout)
         self.linear = nn.Linear(config.embedding_dim, self.n_classes)
         r = config.init_range or 1.0 / config.embedding_dim
