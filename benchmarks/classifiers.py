@@ -8,6 +8,9 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   ``TfidfVectorizer(ngram_range=(1, 2))`` + ``LogisticRegression`` on the same train set.
 - ``recurrent``: ``seqlab train classifier --preset sst2-bilstm`` (``--time-limit`` caps it),
   test accuracy of the best-dev checkpoint.
+- ``recurrent-w2v``: the same, its embedding initialised from skip-gram vectors that seqlab's
+  ``Word2Vec`` trains first on the mirror's training text only (GLUE phrases + Kim's train
+  sentences; no dev/test text), reported as such.
 - ``speed``: training and inference texts/s of the same BiLSTM (max pooling) in seqlab (the
   engine's fit loop) and as a plain PyTorch ``nn.LSTM`` classifier written below
   (pack_padded_sequence, masked max, linear; a hand loop), on the same batches, same threads.
@@ -41,9 +44,12 @@ PUBLISHED = [("Naive Bayes (Socher et al. 2013)", 81.8), ("bigram NB (Socher et 
              ("CNN-static, word2vec (Kim 2014)", 86.8), ("CNN-multichannel (Kim 2014)", 88.1)]
 
 
-def run_preset(task: str, preset: str, out: Path, threads: int, **train_overrides) -> dict:
+def run_preset(task: str, preset: str, out: Path, threads: int, pretrained: str = "",
+               **train_overrides) -> dict:
     tables = {"train": {"out_dir": str(out), "progress_bar": "off", "threads": threads,
                         **train_overrides}}
+    if pretrained:
+        tables["model"] = {"pretrained": pretrained}
     cfg = RunConfig.from_dict(tables, base=get_task(task).preset(preset))
     cpu = time.process_time()
     started = time.perf_counter()
@@ -94,6 +100,25 @@ class PlainLSTMClassifier(nn.Module):
         mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
         z = h.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
         return self.out(self.drop(z))
+
+
+def train_word_vectors(path: Path, threads: int) -> dict:
+    """Skip-gram vectors (200 dims) on the training text of the mirror; written to ``path``."""
+    from seqlab.data.sources import dataset_path
+    from seqlab.embeddings.word2vec import Word2Vec
+    from seqlab.models.classifier_task import GLUE_BRACKETS, read_labelled
+
+    sentences = []
+    for split, fmt, col in (("train", "stsa", "text"), ("glue-train", "tsv", "sentence")):
+        texts, _, _ = read_labelled(dataset_path("sst2", split), fmt, col, "label")
+        sentences += [[GLUE_BRACKETS.get(w, w) for w in t.split()] for t in texts]
+    cpu, started = time.process_time(), time.perf_counter()
+    model = Word2Vec(architecture="skipgram", vector_size=200, window=5, min_count=1,
+                     epochs=10, workers=threads, seed=1, progress=False).fit(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.wv.save_word2vec_format(path)
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "words": len(model.wv)}
 
 
 def speed(steps: int, threads: int) -> list[tuple[str, float, float]]:
@@ -186,6 +211,17 @@ def main() -> None:
         r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm", args.threads,
                        time_limit=args.time_limit)
         table.append((f"seqlab BiLSTM max-pool (glue train set; {r['stopped']})", r))
+    if "recurrent-w2v" in parts:
+        vectors = out / "sst2-w2v.txt"
+        w2v = train_word_vectors(vectors, args.threads)
+        print(f"    word2vec on the training text: {w2v['words']:,} words, "
+              f"{w2v['wall']:.1f} s wall, {w2v['cpu']:.1f} s CPU")
+        r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm-w2v", args.threads,
+                       time_limit=args.time_limit, pretrained=str(vectors))
+        r["wall"] += w2v["wall"]
+        r["cpu"] += w2v["cpu"]
+        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on the train text (glue; "
+                      f"{r['stopped']})", r))
     if table:
         print("\n| model | test accuracy | wall s | CPU s |\n|---|---|---|---|")
         for name, r in table:

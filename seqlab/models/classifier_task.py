@@ -427,7 +427,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                   "bidirectional": True, "dropout": 0.5, "pooling": "max"},
         "data": {"dataset": "sst2", "train_set": "glue", "batch_size": 64},
         "train": {"optimizer": "adam", "lr": 0.002, "schedule": "constant", "epochs": 4,
-                  "clip": 5.0, "loss_reduction": "sequence", "log_every": 200},
+                  "clip": 5.0, "loss_reduction": "sequence", "log_every": 200,
+                  "eval_every": 250},
     },
     "sst2-bilstm-sentences": {
         "model": {"cell": "lstm", "embedding_dim": 200, "hidden_size": 150, "num_layers": 1,
