@@ -209,3 +209,25 @@ def test_cli_train_eval_classify(tmp_path, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 1
     assert main(["classify", str(tmp_path / "none.safetensors"), "x"]) == 1
     assert "error" in capsys.readouterr().err
+
+
+def test_batches_shard_over_processes():
+    import numpy as np
+
+    from seqlab.models.classifier_task import Batches, Examples
+
+    ex = Examples([np.arange(1, 2 + i % 7) for i in range(101)], [i % 2 for i in range(101)])
+    for train in (True, False):
+        seen = []
+        for rank in range(2):
+            b = Batches(ex, 8, 2, False, train=train, seed=0, rank=rank, world=2)
+            b.set_epoch(1)
+            batches = list(b)
+            assert len(batches) == len(b)
+            seen += [int(n) for batch in batches for n in batch["lengths"]]
+        total = sum(len(x) for x in ex.ids)
+        # eval: each text exactly once; train: DistributedSampler pads to equal shards
+        assert sum(seen) == total if not train else len(seen) == 102
+    single = Batches(ex, 8, 2, False, train=True, seed=0)
+    single.set_epoch(1)
+    assert len(list(single)) == len(single) == 13
