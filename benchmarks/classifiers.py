@@ -104,9 +104,10 @@ class PlainLSTMClassifier(nn.Module):
 
 def train_word_vectors(path: Path, threads: int) -> dict:
     """Skip-gram vectors (200 dims) on the training text of the mirror; written to ``path``."""
+    from seqlab.data.labelled import read_labelled
     from seqlab.data.sources import dataset_path
     from seqlab.embeddings.word2vec import Word2Vec
-    from seqlab.models.classifier_task import GLUE_BRACKETS, read_labelled
+    from seqlab.models.classifier_task import GLUE_BRACKETS
 
     sentences = []
     for split, fmt, col in (("train", "stsa", "text"), ("glue-train", "tsv", "sentence")):

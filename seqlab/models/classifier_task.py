@@ -26,21 +26,18 @@ torch's ``DistributedSampler`` deals each process ``batch_size / world`` texts o
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from seqlab.config import check
+from seqlab.data.labelled import FORMATS, read_labelled
 from seqlab.errors import ConfigError, DataError
 
-FORMATS = ("auto", "tsv", "csv", "jsonl", "stsa")
 TRAIN_SETS = ("sentences", "glue")
 SST2_LABELS = {"0": "negative", "1": "positive"}
 GLUE_BRACKETS = {"(": "-lrb-", ")": "-rrb-"}
@@ -90,79 +87,6 @@ class ClassifierDataConfig:
             value = getattr(self, name)
             check(isinstance(value, int) and value > 0, f"data.{name}", "an int > 0", value)
         check(self.max_size >= 0, "data.max_size", ">= 0 (0 = no limit)", self.max_size)
-
-
-# ----------------------------------------------------------------------------------- reading
-def _format_of(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    name = path.name.removesuffix(".gz").lower()
-    for ext, kind in ((".tsv", "tsv"), (".csv", "csv"), (".jsonl", "jsonl"), (".json", "jsonl")):
-        if name.endswith(ext):
-            return kind
-    raise DataError(f"cannot tell the format of {path} from its name: set data.format to one "
-                    f"of {FORMATS[1:]}")
-
-
-def _column(header: list[str], name: str, path: Path, what: str) -> int:
-    if name.isdigit() and name not in header:
-        return int(name)
-    if name not in header:
-        raise DataError(f"{path}: no {what} column {name!r} (columns: {header}); set "
-                        f"--{what}-column")
-    return header.index(name)
-
-
-def read_labelled(path: str | Path, fmt: str = "auto", text_column: str = "text",
-                  label_column: str = "label") -> tuple[list[str], list[str], list[int]]:
-    """Texts, label strings and 1-based line numbers of a labelled file."""
-    from seqlab.data.sources import open_text
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"labelled file not found: {path}")
-    kind = _format_of(path, fmt)
-    texts, labels, lines = [], [], []
-    with open_text(path) as fh:
-        if kind == "stsa":  # "<label> <sentence>" per line
-            for i, line in enumerate(fh, 1):
-                label, _, text = line.rstrip("\r\n").partition(" ")
-                texts.append(text), labels.append(label), lines.append(i)
-        elif kind == "jsonl":
-            for i, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{i}: not JSON ({exc.msg})") from None
-                for what, name in (("text", text_column), ("label", label_column)):
-                    if not isinstance(row, dict) or name not in row:
-                        keys = sorted(row) if isinstance(row, dict) else type(row).__name__
-                        raise DataError(f"{path}:{i}: no {what} column {name!r} (keys: {keys});"
-                                        f" set --{what}-column")
-                label = row[label_column]
-                texts.append(str(row[text_column]))
-                labels.append(label if isinstance(label, list) else str(label))
-                lines.append(i)
-        else:
-            reader = (csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if kind == "tsv"
-                      else csv.reader(fh))
-            rows = list(reader)
-            has_header = not (text_column.isdigit() and label_column.isdigit())
-            header = rows[0] if rows and has_header else []
-            t = _column(header, text_column, path, "text")
-            y = _column(header, label_column, path, "label")
-            for i, row in enumerate(rows[1 if has_header else 0:], 2 if has_header else 1):
-                if not row:
-                    continue
-                if max(t, y) >= len(row):
-                    raise DataError(f"{path}:{i}: {len(row)} columns, expected at least "
-                                    f"{max(t, y) + 1}")
-                texts.append(row[t]), labels.append(row[y]), lines.append(i)
-    if not texts:
-        raise DataError(f"{path}: no labelled rows")
-    return texts, labels, lines
 
 
 @dataclass
