@@ -11,6 +11,8 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
 - ``recurrent-w2v``: the same, its embedding initialised from skip-gram vectors that seqlab's
   ``Word2Vec`` trains first on the mirror's training text only (GLUE phrases + Kim's train
   sentences; no dev/test text), reported as such.
+- ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
+  score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``.
 - ``speed``: training and inference texts/s of the same BiLSTM (max pooling) in seqlab (the
   engine's fit loop) and as a plain PyTorch ``nn.LSTM`` classifier written below
   (pack_padded_sequence, masked max, linear; a hand loop), on the same batches, same threads.
@@ -122,6 +124,29 @@ def train_word_vectors(path: Path, threads: int) -> dict:
             "words": len(model.wv)}
 
 
+def calibration(out: Path) -> list[tuple[str, float, float, float]]:
+    """(run, accuracy, ECE, Brier) on SST-2 test for every best checkpoint under ``out``."""
+    import numpy as np
+
+    from seqlab.models.text_classifier import TextClassifier
+
+    rows = []
+    for ckpt in sorted(out.glob("*/best.safetensors")):
+        clf = TextClassifier.load(ckpt)
+        data = get_task(clf.task_).build_data(clf.config_, clf.model_.assets())
+        test = data.splits["test"]
+        proba = np.concatenate([clf.model_.predict_proba(b["tokens"], b["lengths"]).numpy()
+                                for b in data.batches("test", "eval")])
+        gold = np.concatenate([b["labels"].numpy() for b in data.batches("test", "eval")])
+        conf, pred = proba.max(1), proba.argmax(1)
+        bins = np.minimum((conf * 15).astype(int), 14)
+        ece = sum(abs((pred[bins == k] == gold[bins == k]).mean() - conf[bins == k].mean())
+                  * (bins == k).sum() for k in range(15) if (bins == k).any()) / len(test)
+        brier = float(((proba - np.eye(proba.shape[1])[gold]) ** 2).sum(1).mean())
+        rows.append((ckpt.parent.name, float((pred == gold).mean()), float(ece), brier))
+    return rows
+
+
 def speed(steps: int, threads: int) -> list[tuple[str, float, float]]:
     from seqlab.train.loop import fit
     from seqlab.train.optim import LRSchedule, build_optimizer
@@ -230,6 +255,11 @@ def main() -> None:
                   f"{r['cpu']:.1f} |")
         for name, acc in PUBLISHED:
             print(f"| {name} (published) | {acc:.1f} | | |")
+    if "calibration" in parts:
+        print("\n| run (best checkpoint) | test accuracy | ECE (15 bins) | Brier |")
+        print("|---|---|---|---|")
+        for name, acc, ece, brier in calibration(out):
+            print(f"| {name} | {100 * acc:.1f} | {ece:.4f} | {brier:.4f} |")
     if "speed" in parts:
         print("\n| BiLSTM 200/150, batch 64 | seqlab texts/s | plain torch texts/s | ratio |")
         print("|---|---|---|---|")

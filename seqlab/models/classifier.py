@@ -112,6 +112,7 @@ class ClassifierHead(TaskModel):
         self.multi_label = bool(assets.get("multi_label", False))
         w = class_weights(weights_spec, labels, assets.get("label_counts"))
         self.register_buffer("class_weight", w if w is not None else torch.ones(len(labels)))
+        self.register_buffer("temperature", torch.ones(()))  # set by calibrate_temperature
 
     @property
     def n_classes(self) -> int:
@@ -130,7 +131,9 @@ class ClassifierHead(TaskModel):
                             f"{int(lengths.max())}]")
 
     def probabilities(self, scores: Tensor) -> Tensor:
-        """softmax over classes (single-label) or a sigmoid per class (multi-label)."""
+        """softmax(s / tau) over classes (single-label) or sigmoid(s_c / tau) per class
+        (multi-label); tau = ``temperature``, 1 unless calibrated (training never uses it)."""
+        scores = scores / self.temperature.to(scores.dtype)
         return torch.sigmoid(scores) if self.multi_label else torch.softmax(scores, dim=-1)
 
     @torch.no_grad()
@@ -193,6 +196,53 @@ class ClassifierHead(TaskModel):
         png = plot_confusion(matrix, self.labels, folder / f"confusion_{split}.png",
                              title=f"{split}: accuracy {accuracy:.4f}")
         return format_confusion(matrix, self.labels) + f"\n(confusion matrix drawn to {png})"
+
+
+def fit_temperature(scores: Tensor, labels: Tensor, multi_label: bool = False) -> float:
+    """Temperature scaling (Guo et al. 2017): the tau > 0 minimising the held-out NLL of
+    softmax(s / tau) (multi-label: the summed BCE of sigmoid(s / tau)). One parameter, so
+    predictions (the argmax) never change; found by golden-section search on log tau in
+    [log 0.05, log 20], in float64."""
+    s, y = scores.detach().double(), labels
+
+    def nll(log_t: float) -> float:
+        z = s / float(np.exp(log_t))
+        if multi_label:
+            return float(nn.functional.binary_cross_entropy_with_logits(z, y.double(),
+                                                                        reduction="sum"))
+        return float(nn.functional.cross_entropy(z, y, reduction="sum"))
+
+    lo, hi = float(np.log(0.05)), float(np.log(20.0))
+    g = (np.sqrt(5.0) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(80):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+@torch.no_grad()
+def calibrate_temperature(model: ClassifierHead, batches: Any) -> float:
+    """Fit ``model.temperature`` on held-out ``batches`` (e.g. the dev split); returns it."""
+    was = model.training
+    model.eval()
+    scores, labels = [], []
+    for b in batches:
+        scores.append(model(b["tokens"], b["lengths"])[0])
+        labels.append(b["labels"])
+    model.train(was)
+    if not scores:
+        raise DataError("calibration needs at least one held-out batch")
+    tau = fit_temperature(torch.cat(scores), torch.cat(labels), model.multi_label)
+    model.temperature.fill_(tau)
+    return tau
 
 
 def load_pretrained(source: Any) -> Any:

@@ -4,7 +4,8 @@
 the same engine as ``seqlab train classifier`` / ``seqlab train fasttext``
 (:func:`seqlab.train.loop.fit`); ``predict``, ``predict_proba`` (softmax, or a sigmoid per
 label for ``multi_label``), ``score`` (accuracy; subset accuracy for multi-label) and
-``decision_function`` follow scikit-learn's conventions, ``classes_`` names the columns.
+``decision_function`` follow scikit-learn's conventions, ``classes_`` names the columns;
+``calibrate(texts, labels)`` fits a softmax temperature on held-out texts (Guo et al. 2017).
 Parameters are the constructor's keywords (``get_params`` / ``set_params``, so
 ``sklearn.base.clone`` and grid searches work); ``save(path)`` writes a checkpoint that
 ``seqlab classify`` and ``seqlab.load`` read, ``TextClassifier.load(path)`` reads one back.
@@ -244,6 +245,25 @@ class TextClassifier:
                     gold[i, index[label]] = 1
             return float((gold == pred).all(axis=1).mean())
         return float(np.mean([str(a) == str(b) for a, b in zip(pred, y, strict=True)]))
+
+    def calibrate(self, X: Sequence[str], y: Sequence[Any]) -> TextClassifier:
+        """Temperature scaling on held-out texts (not the training ones): ``predict_proba``
+        becomes softmax(scores / tau) with tau minimising their NLL; ``predict`` is unchanged.
+        The fitted ``temperature_`` is saved with the model."""
+        from seqlab.models.classifier import calibrate_temperature
+        from seqlab.models.classifier_task import Batches, Examples, label_ids
+
+        self._check_fitted()
+        X, y = _texts(X, "X"), list(y)
+        if len(X) != len(y):
+            raise DataError(f"X has {len(X)} texts and y {len(y)} labels: they must be as many")
+        where = [f"text {i}" for i in range(len(X))]
+        ex = Examples(self._encoder.encode(X, where),
+                      label_ids(y, list(self.classes_), self.model_.multi_label, ",", where))
+        self.temperature_ = calibrate_temperature(
+            self.model_, Batches(ex, 256, len(self.classes_), self.model_.multi_label,
+                                 train=False))
+        return self
 
     # -------------------------------------------------------------------- files
     def save(self, path) -> Any:

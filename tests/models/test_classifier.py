@@ -158,3 +158,25 @@ def test_learns_contains_7_after_3():
     clf.fit([t for t, _ in train], [y for _, y in train])
     accuracy = clf.score([t for t, _ in test], [y for _, y in test])
     assert accuracy >= 0.98, accuracy
+
+
+def test_temperature_is_the_nll_minimum_and_keeps_predictions():
+    from seqlab.models.classifier import fit_temperature
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (400,), generator=g)
+    scores = torch.randn(400, 3, generator=g, dtype=torch.double)
+    scores[torch.arange(400), labels] += 1.0
+    scores *= 4.0  # over-confident
+    tau = fit_temperature(scores, labels)
+    grid = torch.exp(torch.linspace(-3, 3, 6001, dtype=torch.double))
+    nll = torch.stack([torch.nn.functional.cross_entropy(scores / t, labels, reduction="sum")
+                       for t in grid])
+    assert tau == pytest.approx(float(grid[nll.argmin()]), rel=2e-3) and tau > 1.5
+    model = _model("max", True)
+    tokens, lengths = _padded(SEQS)
+    before = model.predict_proba(tokens, lengths)
+    model.temperature.fill_(tau)
+    after = model.predict_proba(tokens, lengths)
+    assert torch.equal(before.argmax(-1), after.argmax(-1)) and not torch.equal(before, after)
+    assert "temperature" in model.state_dict()  # saved with the weights
