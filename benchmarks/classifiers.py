@@ -12,7 +12,8 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   ``Word2Vec`` trains first on the mirror's training text only (GLUE phrases + Kim's train
   sentences; no dev/test text), reported as such.
 - ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
-  score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``.
+  score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
+  as trained and after temperature scaling fitted on dev.
 - ``speed``: training and inference texts/s of the same BiLSTM (max pooling) in seqlab (the
   engine's fit loop) and as a plain PyTorch ``nn.LSTM`` classifier written below
   (pack_padded_sequence, masked max, linear; a hand loop), on the same batches, same threads.
@@ -124,26 +125,35 @@ def train_word_vectors(path: Path, threads: int) -> dict:
             "words": len(model.wv)}
 
 
-def calibration(out: Path) -> list[tuple[str, float, float, float]]:
-    """(run, accuracy, ECE, Brier) on SST-2 test for every best checkpoint under ``out``."""
+def _ece_brier(model, batches) -> tuple[float, float, float]:
     import numpy as np
 
+    proba = np.concatenate([model.predict_proba(b["tokens"], b["lengths"]).numpy()
+                            for b in batches])
+    gold = np.concatenate([b["labels"].numpy() for b in batches])
+    conf, pred = proba.max(1), proba.argmax(1)
+    bins = np.minimum((conf * 15).astype(int), 14)
+    ece = sum(abs((pred[bins == k] == gold[bins == k]).mean() - conf[bins == k].mean())
+              * (bins == k).sum() for k in range(15) if (bins == k).any()) / len(gold)
+    brier = float(((proba - np.eye(proba.shape[1])[gold]) ** 2).sum(1).mean())
+    return float((pred == gold).mean()), float(ece), brier
+
+
+def calibration(out: Path) -> list[tuple]:
+    """(run, accuracy, ECE, Brier, tau, ECE, Brier) on SST-2 test for every best checkpoint
+    under ``out``: as trained, then with a temperature fitted on dev."""
+    from seqlab.models.classifier import calibrate_temperature
     from seqlab.models.text_classifier import TextClassifier
 
     rows = []
     for ckpt in sorted(out.glob("*/best.safetensors")):
         clf = TextClassifier.load(ckpt)
         data = get_task(clf.task_).build_data(clf.config_, clf.model_.assets())
-        test = data.splits["test"]
-        proba = np.concatenate([clf.model_.predict_proba(b["tokens"], b["lengths"]).numpy()
-                                for b in data.batches("test", "eval")])
-        gold = np.concatenate([b["labels"].numpy() for b in data.batches("test", "eval")])
-        conf, pred = proba.max(1), proba.argmax(1)
-        bins = np.minimum((conf * 15).astype(int), 14)
-        ece = sum(abs((pred[bins == k] == gold[bins == k]).mean() - conf[bins == k].mean())
-                  * (bins == k).sum() for k in range(15) if (bins == k).any()) / len(test)
-        brier = float(((proba - np.eye(proba.shape[1])[gold]) ** 2).sum(1).mean())
-        rows.append((ckpt.parent.name, float((pred == gold).mean()), float(ece), brier))
+        test = list(data.batches("test", "eval"))
+        acc, ece, brier = _ece_brier(clf.model_, test)
+        tau = calibrate_temperature(clf.model_, data.batches("valid", "eval"))
+        _, ece_t, brier_t = _ece_brier(clf.model_, test)
+        rows.append((ckpt.parent.name, acc, ece, brier, tau, ece_t, brier_t))
     return rows
 
 
@@ -256,10 +266,12 @@ def main() -> None:
         for name, acc in PUBLISHED:
             print(f"| {name} (published) | {acc:.1f} | | |")
     if "calibration" in parts:
-        print("\n| run (best checkpoint) | test accuracy | ECE (15 bins) | Brier |")
-        print("|---|---|---|---|")
-        for name, acc, ece, brier in calibration(out):
-            print(f"| {name} | {100 * acc:.1f} | {ece:.4f} | {brier:.4f} |")
+        print("\n| run (best checkpoint) | test accuracy | ECE (15 bins) | Brier | tau (dev) "
+              "| ECE after | Brier after |")
+        print("|---|---|---|---|---|---|---|")
+        for name, acc, ece, brier, tau, ece_t, brier_t in calibration(out):
+            print(f"| {name} | {100 * acc:.1f} | {ece:.4f} | {brier:.4f} | {tau:.3f} | "
+                  f"{ece_t:.4f} | {brier_t:.4f} |")
     if "speed" in parts:
         print("\n| BiLSTM 200/150, batch 64 | seqlab texts/s | plain torch texts/s | ratio |")
         print("|---|---|---|---|")

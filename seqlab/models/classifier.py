@@ -112,7 +112,9 @@ class ClassifierHead(TaskModel):
         self.multi_label = bool(assets.get("multi_label", False))
         w = class_weights(weights_spec, labels, assets.get("label_counts"))
         self.register_buffer("class_weight", w if w is not None else torch.ones(len(labels)))
-        self.register_buffer("temperature", torch.ones(()))  # set by calibrate_temperature
+        # softmax temperature, 1 unless calibrate_temperature set it (kept in the assets)
+        self.register_buffer("temperature", torch.tensor(float(assets.get("temperature", 1.0))),
+                             persistent=False)
 
     @property
     def n_classes(self) -> int:
@@ -242,6 +244,7 @@ def calibrate_temperature(model: ClassifierHead, batches: Any) -> float:
         raise DataError("calibration needs at least one held-out batch")
     tau = fit_temperature(torch.cat(scores), torch.cat(labels), model.multi_label)
     model.temperature.fill_(tau)
+    model._assets["temperature"] = tau
     return tau
 
 

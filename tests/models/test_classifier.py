@@ -179,4 +179,5 @@ def test_temperature_is_the_nll_minimum_and_keeps_predictions():
     model.temperature.fill_(tau)
     after = model.predict_proba(tokens, lengths)
     assert torch.equal(before.argmax(-1), after.argmax(-1)) and not torch.equal(before, after)
-    assert "temperature" in model.state_dict()  # saved with the weights
+    again = RecurrentClassifier.from_config(model.config, {**ASSETS, "temperature": tau})
+    assert float(again.temperature) == pytest.approx(tau)  # kept in the assets

@@ -158,6 +158,11 @@ def test_estimator_api_like_scikit_learn(tmp_path):
     path = clf.save(tmp_path / "ft.safetensors")
     again = TextClassifier.load(path)
     np.testing.assert_array_equal(again.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+    held_out = ["good fun", "dull plot", "great film", "bad cast"]
+    clf.calibrate(held_out, ["pos", "neg", "pos", "neg"])
+    assert clf.temperature_ > 0 and list(clf.predict(held_out)) == ["pos", "neg", "pos", "neg"]
+    calibrated = TextClassifier.load(clf.save(tmp_path / "ft-cal.safetensors"))
+    np.testing.assert_allclose(calibrated.predict_proba(TEXTS), clf.predict_proba(TEXTS))
     rnn = TextClassifier(embedding_dim=8, hidden_size=8, epochs=8, lr=0.02, pooling="attention",
                          validation_fraction=0.2, seed=0).fit(TEXTS, LABELS)
     assert rnn.score(TEXTS, LABELS) >= 0.9
