@@ -51,6 +51,9 @@ _EXPORTS = {
     "LanguageModel": "seqlab.models.language_model",
     "CheckpointError": "seqlab.errors",
     "LanguageModelConfig": "seqlab.models.language_model",
+    "TextClassifier": "seqlab.models.text_classifier",
+    "RecurrentClassifier": "seqlab.models.classifier",
+    "FastTextClassifier": "seqlab.models.fasttext_classifier",
     "RunConfig": "seqlab.config",
     "load_checkpoint": "seqlab.train.checkpoint",
     # tasks: one registry and one loader for every trained model (training:

@@ -26,6 +26,7 @@ COMMANDS = {
     "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
     "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
     "forecast": ("seqlab.cli.forecast", "forecast a CSV series with a trained forecaster"),
+    "classify": ("seqlab.cli.classify", "label texts with a trained classifier checkpoint"),
 }
 
 

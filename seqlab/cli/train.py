@@ -173,4 +173,7 @@ def run_eval(args: argparse.Namespace) -> int:
     data = task.build_data(cfg, ckpt.assets, args.data)
     ev = evaluate(model, data.batches(args.split, "final"), "cpu", 1 if args.dry_run else None)
     print(json.dumps({"split": args.split, "tokens": ev.count, **ev.metrics}))
+    report = getattr(model, "evaluation_report", None)  # classifiers: the confusion matrix
+    if report is not None:
+        print(report(ev.totals, args.checkpoint, args.split))
     return 0

