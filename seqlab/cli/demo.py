@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from seqlab.config import RunConfig
     from seqlab.errors import ConfigError
     from seqlab.generate.decoding import encode_prompt, sample
+    from seqlab.io import atomic_write_text
     from seqlab.tasks import build_model, default_config, train
     from seqlab.train.checkpoint import load_checkpoint
 
@@ -62,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
         text, names = stdlib_corpus(args.corpus_mb)
         out.mkdir(parents=True, exist_ok=True)
         corpus_path = out / "stdlib.txt"
-        tmp = corpus_path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(corpus_path)
+        atomic_write_text(corpus_path, text)
         data = {"data": str(corpus_path), "dataset": "stdlib"}
         print(f"corpus: {len(names)} files of the Python standard library ({names[0]} .. "
               f"{names[-1]}), {len(text) / 1e6:.2f}M characters -> {corpus_path}")

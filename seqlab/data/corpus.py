@@ -44,7 +44,8 @@ import numpy as np
 from seqlab.data.lines import TextSource, _hash, open_source
 from seqlab.data.sources import cache_dir
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import EOS_TOKEN, Tokenizer, _atomic_write_json, _read_json
+from seqlab.io import atomic_write_json, read_json
+from seqlab.text.base import EOS_TOKEN, Tokenizer
 from seqlab.text.tokenize import BPETokenizer, get_tokenizer
 from seqlab.text.vocab import Vocab, check_build_options
 
@@ -78,7 +79,7 @@ class PreparedCorpus:
         if not meta_path.is_file():
             raise DataError(f"{directory} is not a prepared corpus (no meta.json): run "
                             "`seqlab prepare` / seqlab.data.corpus.prepare first")
-        meta = _read_json(meta_path, "prepared-corpus meta")
+        meta = read_json(meta_path, "prepared-corpus meta")
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise DataError(f"{meta_path} is not a seqlab prepared-corpus meta file")
         vocab = Vocab.load(directory / "vocab.json")
@@ -249,7 +250,7 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
             "tokenizer": tok.name, "eos_per_line": bool(eos_per_line), "min_freq": min_freq,
             "max_size": max_size, "vocab_size": len(vocab), "dtype": np.dtype(dtype).name,
             "splits": split_meta, "seconds": round(time.perf_counter() - started, 3)}
-    _atomic_write_json(out / "meta.json", meta)
+    atomic_write_json(out / "meta.json", meta)
     return PreparedCorpus(out, meta, vocab, tok)
 
 

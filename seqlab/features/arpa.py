@@ -28,7 +28,7 @@ import numpy as np
 
 from seqlab.errors import DataError
 from seqlab.features import ngram_counts as nc
-from seqlab.features.atomic import atomic_open
+from seqlab.io import atomic_open
 
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")

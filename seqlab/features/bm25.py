@@ -43,11 +43,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, boolean, callable_or, number, one_of
 from seqlab.features.counts import CountVectorizer
 from seqlab.features.stop_words import check_stop_words, resolve_stop_words
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
+from seqlab.io import atomic_open
 
 VARIANTS = ("robertson", "lucene", "atire", "bm25l", "bm25+")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25+": 1.0}  # Lv & Zhai's recommended values

@@ -43,9 +43,9 @@ import numpy as np
 from seqlab.errors import ConfigError, DataError
 from seqlab.features import ngram_counts as nc
 from seqlab.features.arpa import backoff_tables, read_arpa, write_arpa
-from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, callable_or, number, one_of
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
+from seqlab.io import atomic_open
 
 SMOOTHINGS = ("mle", "add-k", "kneser-ney", "modified-kneser-ney")
 LOG10 = math.log(10.0)

@@ -78,10 +78,9 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import os
-    import tempfile
-
     import matplotlib.pyplot as plt
+
+    from seqlab.io import atomic_open
 
     steps = [h["step"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -103,9 +102,8 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, dpi=100, format="png")
+    finally:
+        plt.close(fig)
