@@ -44,6 +44,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
             else:
                 add(p)
             p.set_defaults(_run=getattr(mod, f"run_{name}", None) or mod.run)
+    from seqlab.cli.common import apply_help_style
+
+    apply_help_style(parser)
     return parser
 
 
@@ -56,9 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from seqlab.errors import SeqlabError
+    from seqlab.io import text_policy
 
     try:
-        return int(args._run(args) or 0)
+        with text_policy(getattr(args, "encoding", None), getattr(args, "errors", None),
+                         flags=True):
+            return int(args._run(args) or 0)
     except SeqlabError as exc:  # expected, user-facing: one clear line, no traceback
         print(f"seqlab {args.command}: error: {exc}", file=sys.stderr)
         return 1

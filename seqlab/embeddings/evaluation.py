@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import DataError
+from seqlab.errors import DataError, MissingFileError
+from seqlab.io import read_lines
 
 
 @dataclass
@@ -62,8 +63,8 @@ def _restricted_vocab(kv, restrict_vocab: int, case_insensitive: bool) -> dict[s
 def _read_lines(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"evaluation file not found: {path}")
-    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        raise MissingFileError(f"evaluation file not found: {path}")
+    return read_lines(path)
 
 
 def evaluate_analogies(kv, path, restrict_vocab: int = 300_000, case_insensitive: bool = True,

@@ -296,6 +296,8 @@ class BM25(Estimator):
                   "baseline": self.baseline_, "idf": self.idf_, "doc_freq": self.doc_freq_,
                   "doc_len": self.doc_len_, "terms": terms.astype(str),
                   "meta": np.asarray(json.dumps(meta))}
+        if getattr(self, "doc_ids_", None) is not None:  # labels of the documents (line numbers)
+            arrays["doc_ids"] = np.asarray(self.doc_ids_, dtype=np.int64)
         with atomic_open(path) as f:
             np.savez(f, **arrays)
 
@@ -327,6 +329,7 @@ class BM25(Estimator):
                                      shape=(len(terms), self.n_documents_))
         self.baseline_, self.idf_ = arrays["baseline"], arrays["idf"]
         self.doc_freq_, self.doc_len_ = arrays["doc_freq"], arrays["doc_len"]
+        self.doc_ids_ = arrays.get("doc_ids")
         self._build_dense_rows()
         return self
 
