@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from seqlab.config import check
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
 
 
 @dataclass
@@ -53,6 +53,9 @@ class LMDataConfig:
             value = getattr(self, name)
             check(isinstance(value, int) and value > 0, f"data.{name}", "an int > 0", value)
         check(self.max_size >= 0, "data.max_size", ">= 0 (0 = no limit)", self.max_size)
+        if self.data:  # a file: recorded absolute (eval from elsewhere), and the only source
+            self.data = str(Path(self.data).expanduser().absolute())
+            self.dataset = ""
 
 
 class ShardedStream:
@@ -120,9 +123,15 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
     from seqlab.text.tokenize import Tokenizer
     from seqlab.text.vocab import Vocab
 
-    source = data or cfg.data.data or cfg.data.dataset
-    if (data or cfg.data.data) and not Path(source).exists():
-        raise DataError(f"--data file not found: {source}")
+    source: Any = data or cfg.data.data or cfg.data.dataset
+    if data:
+        if not Path(data).is_file():
+            raise MissingFileError(f"--data file not found: {data}")
+        source = {"test": str(Path(data).absolute())}  # scored whole: its only split, "test"
+    elif cfg.data.data and not Path(source).is_file():
+        raise MissingFileError(
+            f"the training text {source} is not there any more (moved or deleted): put it back "
+            "there to score its own splits, or pass --data FILE to score a whole file")
     assets = assets or {}
     tokenizer = (Tokenizer.from_dict(assets["tokenizer"]) if assets.get("tokenizer")
                  else cfg.data.tokenizer or None)
@@ -130,7 +139,7 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
     prepared = prepare(source, cfg.data.cache_dir or None, tokenizer=tokenizer, vocab=vocab,
                        min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
     splits = {name: prepared.ids(name) for name in prepared.splits}
-    char_level = prepared.tokenizer.name == "char" or source == "ptb-char"
+    char_level = prepared.tokenizer.name == "char" or cfg.data.dataset == "ptb-char"
     return LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level)
 
 
