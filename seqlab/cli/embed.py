@@ -1,8 +1,9 @@
 """``seqlab embed``: train word2vec/fastText vectors and query or evaluate them.
 
-    seqlab embed train --corpus ptb.train.txt --output ptb.kv --architecture skipgram
-    seqlab embed train --corpus more.txt --resume ptb.w2v --output ptb2.kv --epochs 2
+    seqlab embed train --corpus ptb.train.txt --out ptb.kv --architecture skipgram
+    seqlab embed train --corpus more.txt --resume ptb.w2v --out ptb2.kv --epochs 2
     seqlab embed similar ptb.kv stock --topn 5
+    seqlab embed similar ptb.kv king -man woman
     seqlab embed analogy ptb.kv man king woman
     seqlab embed evaluate ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
 
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import time
 from pathlib import Path
 
+from seqlab.cli.common import add_text_arguments
 from seqlab.errors import DataError
 
 FORMATS = ("auto", "native", "text", "binary")
@@ -51,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     t = sub.add_parser("train", help="train vectors on a one-sentence-per-line text file")
     t.add_argument("--corpus", required=True, help="text file, whitespace-tokenized (.gz ok)")
-    t.add_argument("--output", help="vectors file to write (.kv native, .bin binary, else text)")
+    t.add_argument("--out", "-o", "--output", dest="output",
+                   help="vectors file to write (.kv native, .bin binary, else text)")
     t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec")
     t.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
     t.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
@@ -79,12 +83,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "apply to this run)")
     t.add_argument("--dry-run", action="store_true",
                    help="one epoch on the first 1000 lines; nothing is written")
+    add_text_arguments(t)
     for name, help_text in (("similar", "nearest neighbours of words (+/-: add/subtract)"),
                             ("analogy", "a is to b as c is to ?")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("vectors", help="vectors file")
         if name == "similar":
             p.add_argument("words", nargs="+", help="words; prefix '-' to subtract (e.g. -man)")
+            # "-man" is a word to subtract, not an unknown option (argparse's test for
+            # negative numbers, widened to any "-x..."; "--" options and -h are unaffected)
+            p._negative_number_matcher = re.compile(r"^-[^-]")
         else:
             p.add_argument("a")
             p.add_argument("b")
@@ -102,6 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--case-sensitive", action="store_true")
     e.add_argument("--format", choices=FORMATS, default="auto")
     e.add_argument("--dry-run", action="store_true", help="load and check only")
+    add_text_arguments(e)
 
 
 def _train(args) -> int:
@@ -110,7 +119,7 @@ def _train(args) -> int:
     from seqlab.embeddings.word2vec import Word2Vec
 
     if not (args.output or args.save_model) and not args.dry_run:
-        raise DataError("--output and/or --save-model is required (or use --dry-run)")
+        raise DataError("--out and/or --save-model is required (or use --dry-run)")
     corpus = LineCorpus(args.corpus, lowercase=args.lowercase)
     options = dict(architecture=args.architecture, loss=args.loss, vector_size=args.vector_size,
                    window=args.window, negative=args.negative, sample=args.sample,
