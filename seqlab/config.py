@@ -205,11 +205,16 @@ class RunConfig:
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    from seqlab.errors import DataError, MissingFileError
+    from seqlab.io import read_text
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        return tomllib.loads(read_text(path, "utf-8", "strict"))  # TOML is UTF-8 by definition
+    except MissingFileError:
+        raise MissingFileError(f"config file not found: {path}") from None
+    except DataError as exc:  # undecodable, a folder, unreadable
+        raise ConfigError(f"config file {path} is not valid TOML (which is UTF-8 text): "
+                          f"{str(exc).split('; pass')[0]}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 

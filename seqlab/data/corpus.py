@@ -216,7 +216,24 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
     # pass 1: tokenize each split once into provisional ids (first-seen order) on disk, counting
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out_dir {out} exists and is not a directory")
+    created = [p for p in (out, *out.parents) if not p.exists()]  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(src, out, tok, vocab, splits, eos_per_line, min_freq, max_size, key,
+                      started)
+    except BaseException:
+        for folder in created:  # innermost first; only folders this call made, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _write(src: TextSource, out: Path, tok: Tokenizer, vocab: Vocab | None,
+           splits: tuple[str, ...], eos_per_line: bool, min_freq: int, max_size: int | None,
+           key: str, started: float) -> PreparedCorpus:
+    """Both passes of :func:`prepare` into the existing folder ``out``."""
     provisional: dict[str, int] = {}
     train_counts: list[int] = []
     counts: dict[str, dict[str, int]] = {}

@@ -309,7 +309,7 @@ class BM25(Estimator):
             with np.load(path, allow_pickle=False) as z:
                 arrays = {name: z[name] for name in z.files}
             meta = json.loads(str(arrays["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # EOFError: an empty file
             raise DataError(f"{path}: not a seqlab BM25 index ({exc})") from exc
         if meta.get("format") != "seqlab-bm25":
             raise DataError(f"{path}: not a seqlab BM25 index (format {meta.get('format')!r})")

@@ -396,7 +396,7 @@ class NgramLM(Estimator):
             with np.load(path, allow_pickle=False) as z:
                 arrays = {name: z[name] for name in z.files}
             meta = json.loads(str(arrays["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # EOFError: an empty file
             raise DataError(f"{path}: not a seqlab n-gram model ({exc})") from exc
         if meta.get("format") != "seqlab-ngram":
             raise DataError(f"{path}: not a seqlab n-gram model")
