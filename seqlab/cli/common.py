@@ -39,6 +39,9 @@ def apply_help_style(parser: argparse.ArgumentParser) -> None:
     """Give ``parser`` and all its subcommands' parsers :class:`HelpFormatter`."""
     parser.formatter_class = HelpFormatter
     for action in parser._actions:
+        if (action.help is None and action.option_strings
+                and action.default not in (None, False, argparse.SUPPRESS)):
+            action.help = "(default: %(default)s)"  # an option nobody described: its default
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 apply_help_style(sub)

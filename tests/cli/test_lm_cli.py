@@ -27,23 +27,6 @@ def write_corpus(path: Path, lines: int = 400, seed: int = 0) -> Path:
     return path
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
-    monkeypatch.chdir(tmp_path)
-    write_corpus(tmp_path / "tiny.txt")
-    return tmp_path
-
-
-@pytest.fixture
-def trained(workdir):
-    argv = ["train", "lm", "--data", "tiny.txt", *TINY, "--epochs", "1", "--out-dir", "run",
-            "--optimizer", "adam", "--lr", "0.01"]
-    assert main(argv) == 0
-    return workdir / "run" / "best.safetensors"
-
-
 def run_cli(argv, capsys):
     code = main(argv)
     captured = capsys.readouterr()
