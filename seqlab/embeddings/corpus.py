@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import DataError, MissingFileError
+from seqlab.errors import ConfigError, DataError, MissingFileError
 from seqlab.io import open_text
 
 MAX_SENTENCE_LENGTH = 10_000
@@ -43,7 +43,7 @@ class LineCorpus:
         if not self.path.is_file():
             raise MissingFileError(f"corpus file not found: {self.path}")
         if max_sentence_length < 1:
-            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+            raise ConfigError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
         self.max_sentence_length = max_sentence_length
         self.lowercase = lowercase
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import DataError, MissingFileError
+from seqlab.errors import ConfigError, DataError, MissingFileError
 from seqlab.io import read_lines
 
 
@@ -80,7 +80,7 @@ def evaluate_analogies(kv, path, restrict_vocab: int = 300_000, case_insensitive
         batch_size: questions scored per matrix product.
     """
     if method not in ("add", "mul"):
-        raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
+        raise ConfigError(f"method must be 'add' or 'mul', got {method!r}")
     fold = str.upper if case_insensitive else (lambda s: s)
     vocab = _restricted_vocab(kv, restrict_vocab, case_insensitive)
     sections: list[dict] = []

@@ -28,7 +28,7 @@ import numpy as np
 
 from seqlab.errors import DataError
 from seqlab.features import ngram_counts as nc
-from seqlab.io import atomic_open
+from seqlab.io import atomic_open, open_text
 
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")
@@ -70,11 +70,7 @@ def _parse_float(field: str, where: str) -> float:
 def read_arpa(path: str | os.PathLike) -> tuple[list[list[tuple[str, ...]]],
                                                  list[np.ndarray], list[np.ndarray]]:
     """Parse an ARPA file: per order the n-grams (word tuples), log10 probs, log10 back-offs."""
-    try:
-        f: TextIO = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read ARPA file {path}: {exc.strerror}") from exc
-    with f:
+    with open_text(path, newline=None) as f:  # the encoding policy (UTF-8 by default)
         return _parse(f, str(path))
 
 

@@ -97,6 +97,11 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     inputs["empty"].write_bytes(b"")
     inputs["latin1"].write_bytes("caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\n".encode("latin-1") * 50)
     shutil.copy("/bin/ls", inputs["binary"])
+    # readers chosen by the suffix (model, vectors, index and compressed files)
+    for kind, suffix in (("binary", ".gz"), ("binary", ".arpa"), ("binary", ".kv"),
+                         ("empty", ".npz"), ("empty", ".safetensors"), ("latin1", ".arpa")):
+        inputs[f"{kind}{suffix}"] = folder / f"{kind}{suffix}"
+        shutil.copy(inputs[kind], inputs[f"{kind}{suffix}"])
     return inputs
 
 
@@ -147,7 +152,9 @@ def _run(argv, capsys):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kind", ["empty", "latin1", "binary", "missing"])
+@pytest.mark.parametrize("kind", ["empty", "latin1", "binary", "missing", "binary.gz",
+                                  "binary.arpa", "binary.kv", "empty.npz", "empty.safetensors",
+                                  "latin1.arpa"])
 @pytest.mark.parametrize("path", PATHS, ids=" ".join)
 def test_bad_inputs_give_one_line(path, kind, sandbox, capsys):
     bad = make_inputs(sandbox / "inputs")[kind]
