@@ -26,7 +26,7 @@ from typing import TextIO
 
 import numpy as np
 
-from seqlab.errors import DataError
+from seqlab.errors import DataError, MissingFileError
 from seqlab.features import ngram_counts as nc
 from seqlab.io import atomic_open, open_text
 
@@ -70,7 +70,11 @@ def _parse_float(field: str, where: str) -> float:
 def read_arpa(path: str | os.PathLike) -> tuple[list[list[tuple[str, ...]]],
                                                  list[np.ndarray], list[np.ndarray]]:
     """Parse an ARPA file: per order the n-grams (word tuples), log10 probs, log10 back-offs."""
-    with open_text(path, newline=None) as f:  # the encoding policy (UTF-8 by default)
+    try:
+        f = open_text(path, newline=None)  # the encoding policy (UTF-8 by default)
+    except MissingFileError:
+        raise MissingFileError(f"cannot read ARPA file {path}: no such file") from None
+    with f:
         return _parse(f, str(path))
 
 
