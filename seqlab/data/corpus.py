@@ -22,10 +22,17 @@ removed first); without it a line is tokenized as is, so the char tokenizer keep
 token and the word tokenizers drop it as whitespace. The default is the source's convention
 (PTB/WikiText: ``<eos>``) or, for local files, ``<eos>`` unless the tokenizer keeps newlines.
 
-Example:
-    >>> corpus = prepare("ptb", "prepared/ptb")      # doctest: +SKIP
-    >>> len(corpus.vocab), corpus.ids("train").shape   # doctest: +SKIP
-    (10002, (929589,))
+Example (``prepare("ptb", "prepared/ptb")`` gives 10,002 tokens and 929,589 train ids):
+    >>> import os, pathlib, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> notes = os.path.join(folder, "notes.txt")
+    >>> text = "the cat sat\\n" * 20 + "a dog ran\\n" * 20
+    >>> _ = pathlib.Path(notes).write_text(text, encoding="utf-8")
+    >>> corpus = prepare(notes, os.path.join(folder, "prepared"))
+    >>> len(corpus.vocab), corpus.ids("train").shape, corpus.num_tokens("test")
+    (10, (144,), 8)
+    >>> corpus.vocab.decode(corpus.ids("test")[:4].tolist())
+    ['a', 'dog', 'ran', '<eos>']
 """
 
 from __future__ import annotations

@@ -31,8 +31,13 @@ class LineCorpus:
         lowercase: lower-case every token.
 
     Example:
-        >>> corpus = LineCorpus("ptb.train.txt")          # doctest: +SKIP
-        >>> Word2Vec(epochs=5).fit(corpus).wv.most_similar("stock")  # doctest: +SKIP
+        >>> import os, pathlib, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "two.txt")
+        >>> _ = pathlib.Path(path).write_text("the cat sat\\nThe Dog ran\\n", encoding="utf-8")
+        >>> list(LineCorpus(path, lowercase=True))
+        [['the', 'cat', 'sat'], ['the', 'dog', 'ran']]
+        >>> list(LineCorpus(path, max_sentence_length=2))
+        [['the', 'cat'], ['sat'], ['The', 'Dog'], ['ran']]
     """
 
     def __init__(self, path, max_sentence_length: int = MAX_SENTENCE_LENGTH,
