@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -44,7 +45,7 @@ from seqlab.errors import ConfigError, DataError, MissingFileError
 
 __all__ = [
     "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "file_mode", "open_text", "read_text", "read_lines", "read_json", "text_policy",
+    "file_mode", "file_sha256", "open_text", "read_text", "read_lines", "read_json", "text_policy",
 ]
 
 ERRORS = ("strict", "replace")
@@ -224,6 +225,22 @@ def read_lines(path: str | os.PathLike, encoding: str | None = None,
                errors: str | None = None) -> list[str]:
     """The lines of ``path`` without their line ends."""
     return read_text(path, encoding, errors).splitlines()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with _open_raw(Path(path)) as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_raw(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise MissingFileError(f"file not found: {path}") from None
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 
-from seqlab.cli.common import add_text_arguments
+from seqlab.cli.common import add_text_arguments, flag_hints
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -106,7 +106,21 @@ def _vocab_and_tokenizer(ckpt):
     return Vocab.from_dict(ckpt.vocab), Tokenizer.from_dict(ckpt.tokenizer)
 
 
+# the decoding functions' keywords in their messages -> this command's flags
+GENERATE_HINTS = {f"{name} must": f"--{name.replace('_', '-')} must" for name in (
+    "temperature", "top_k", "top_p", "max_new_tokens", "beam_size", "length_penalty")}
+
+
 def run_generate(args: argparse.Namespace) -> int:
+    from seqlab.errors import SeqlabError
+
+    try:
+        return _generate(args)
+    except SeqlabError as exc:
+        raise flag_hints(exc, GENERATE_HINTS) from None
+
+
+def _generate(args: argparse.Namespace) -> int:
     from seqlab.generate import decoding
 
     ckpt, model = _load_lm(args.checkpoint, "generate")

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from seqlab.config import check
 from seqlab.errors import ConfigError, DataError, MissingFileError
+from seqlab.io import file_sha256
 
 
 @dataclass
@@ -82,10 +83,12 @@ class LMData:
     """The prepared splits of one corpus and the batches the fit loop reads."""
 
     def __init__(self, cfg: Any, splits: dict[str, Any], vocab: Any, tokenizer: Any,
-                 char_level: bool) -> None:
+                 char_level: bool, data_sha256: str | None = None) -> None:
         self.cfg, self.splits, self.vocab, self.tokenizer = cfg, splits, vocab, tokenizer
         self.assets = {"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(),
                        "char_level": char_level}
+        if data_sha256:  # the training file's content, checked when a checkpoint reads it again
+            self.assets["data_sha256"] = data_sha256
 
     def describe(self) -> str:
         return (f"vocab {len(self.vocab)} | train tokens {len(self.splits['train'])}"
@@ -128,10 +131,21 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
         if not Path(data).is_file():
             raise MissingFileError(f"--data file not found: {data}")
         source = {"test": str(Path(data).absolute())}  # scored whole: its only split, "test"
-    elif cfg.data.data and not Path(source).is_file():
-        raise MissingFileError(
-            f"the training text {source} is not there any more (moved or deleted): put it back "
-            "there to score its own splits, or pass --data FILE to score a whole file")
+    digest = None
+    if not data and cfg.data.data:
+        recorded = (assets or {}).get("data_sha256")
+        known = f" (sha256 {recorded[:12]}...)" if recorded else ""
+        if not Path(source).is_file():
+            raise MissingFileError(
+                f"the training text {source}{known} is not there any more (moved or deleted): put "
+                "it (or a copy) back there to score its own splits, or pass --data FILE to score "
+                "a whole file")
+        digest = file_sha256(source)
+        if recorded and digest != recorded:
+            raise DataError(
+                f"the training text {source} changed since training (sha256 {digest[:12]}..., "
+                f"trained on {recorded[:12]}...): its splits are not the ones trained on; put "
+                "the original back, or pass --data FILE to score a whole file")
     assets = assets or {}
     tokenizer = (Tokenizer.from_dict(assets["tokenizer"]) if assets.get("tokenizer")
                  else cfg.data.tokenizer or None)
@@ -140,7 +154,7 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
                        min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
     splits = {name: prepared.ids(name) for name in prepared.splits}
     char_level = prepared.tokenizer.name == "char" or cfg.data.dataset == "ptb-char"
-    return LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level)
+    return LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level, digest)
 
 
 # ---------------------------------------------------------------------------------- presets

@@ -106,11 +106,20 @@ def test_defect3_eval_from_another_folder_and_after_a_move(trained, workdir, cap
     monkeypatch.chdir(elsewhere)
     code, out, err = run_cli(["eval", str(trained), "--split", "valid"], capsys)
     assert code == 0, err
+    import hashlib
+
+    digest = hashlib.sha256((workdir / "tiny.txt").read_bytes()).hexdigest()
+    assert load_checkpoint(trained).assets["data_sha256"] == digest
     (workdir / "tiny.txt").rename(workdir / "moved.txt")
     code, _, err = run_cli(["eval", str(trained), "--split", "valid"], capsys)
     assert code == 1 and err.count("\n") == 1
-    assert f"the training text {workdir / 'tiny.txt'} is not there any more" in err
+    assert f"the training text {workdir / 'tiny.txt'} (sha256 {digest[:12]}...) is not" in err
     assert "--data FILE" in err
+    write_corpus(workdir / "tiny.txt", seed=9)  # another text under the recorded name
+    code, _, err = run_cli(["eval", str(trained), "--split", "valid"], capsys)
+    assert code == 1 and "changed since training" in err and digest[:12] in err
+    (workdir / "moved.txt").replace(workdir / "tiny.txt")  # the original back: it works again
+    assert run_cli(["eval", str(trained), "--split", "valid"], capsys)[0] == 0
 
 
 # ---------------------------------------------------------------------------------- defect 4

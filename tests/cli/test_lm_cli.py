@@ -114,8 +114,10 @@ def test_unknown_dataset_and_missing_file(workdir, capsys):
 
 def test_bad_generation_options(trained, capsys):
     for argv, match in [
-        (["--strategy", "sample", "--temperature", "0"], "temperature must be a finite number > 0"),
-        (["--strategy", "sample", "--top-p", "1.5"], r"top_p must be in (0, 1]"),
+        (["--strategy", "sample", "--temperature", "0"],
+         "--temperature must be a finite number > 0"),
+        (["--strategy", "sample", "--top-p", "1.5"], r"--top-p must be in (0, 1]"),  # flags
+        (["--strategy", "beam", "--beam-size", "0"], "--beam-size must be an int >= 1"),
         (["--prompt", "the zebra"], "not in the model's vocabulary: 'zebra'"),
     ]:
         code, _, err = run_cli(["generate", str(trained), *argv], capsys)
