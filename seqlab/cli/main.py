@@ -3,6 +3,14 @@
 Each top-level command lives in its own module under ``seqlab.cli`` and exposes
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only dispatches, and imports a
 command's module only when that command runs (so ``seqlab bm25`` never imports PyTorch).
+
+Conventions every command keeps (``seqlab.cli.common`` has the shared pieces): a command is a
+verb acting on a checkpoint or task (``train``, ``eval``, ``generate``, ``score``, ...), or a
+tool's noun followed by its verb for the tools with their own file formats (``bm25 index``,
+``ngram train``, ``embed similar``); ``--out FILE`` / ``--out-dir DIR`` for what is written
+(``-o``/``--output`` aliases), ``--max-new-tokens`` and ``--num-samples`` for generation,
+``--dry-run`` everywhere, ``--encoding``/``--errors`` on every command that reads text, and
+every user error one line, ``seqlab CMD: error: ...``.
 """
 
 from __future__ import annotations
