@@ -60,8 +60,10 @@ def leaf_parser(path: list[str]) -> argparse.ArgumentParser:
 
 def _is_file_option(action: argparse.Action) -> bool:
     metavar = action.metavar if isinstance(action.metavar, str) else ""
-    return bool(action.option_strings) and action.dest not in OUTPUTS and (
-        action.dest in FILE_DESTS or "FILE" in metavar or "PATH" in metavar)
+    dest = action.dest.split(".")[-1]  # config flags: "cfg:data.data" -> "data"
+    takes_value = action.nargs != 0 and not action.choices  # not a switch, not a choice
+    named = dest in FILE_DESTS or "FILE" in metavar or "PATH" in metavar
+    return bool(action.option_strings) and dest not in OUTPUTS and takes_value and named
 
 
 def argvs(path: list[str], parser: argparse.ArgumentParser, bad: Path, out: Path):
@@ -83,7 +85,7 @@ def argvs(path: list[str], parser: argparse.ArgumentParser, bad: Path, out: Path
         elif _is_file_option(action):
             file_options.append(action)
     base = [*path, *positionals, *required, *dry]
-    if positionals:
+    if positionals or required:
         yield base
     for action in file_options:
         nargs = action.nargs if isinstance(action.nargs, int) else 1
@@ -131,6 +133,8 @@ def test_the_table_is_walked():
     names = {p[0] for p in PATHS}
     assert names == set(COMMANDS)
     assert ["bm25", "index"] in PATHS and ["train", "lm"] in PATHS and ["embed", "similar"] in PATHS
+    train = list(argvs(["train", "lm"], leaf_parser(["train", "lm"]), Path("x"), Path("o")))
+    assert ["train", "lm", "--dry-run", "--data.data", "x"] in train  # config flags naming files
 
 
 @pytest.mark.parametrize("path", PATHS + [[name] for name in COMMANDS], ids=" ".join)
