@@ -79,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         sys.stderr.close()
         return 141
+    except OSError as exc:  # the machine's refusal (permissions, a full disk): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"seqlab {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"seqlab {args.command}: interrupted (files are written atomically: none is "
+              "half-written; `train ... --resume` continues a run)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

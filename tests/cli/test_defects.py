@@ -309,3 +309,26 @@ def test_failed_train_leaves_no_prepared_folder(workdir, capsys):
     code, _, err = run_cli(["prepare", "--data", "empty.txt", "--out-dir", "p/q"], capsys)
     assert code == 1 and re.search("empty|no tokens|line", err)
     assert not (workdir / "p").exists()
+
+
+def test_defect5_permission_denied_is_one_line(workdir, capsys):
+    import os
+
+    if os.geteuid() == 0:  # root writes anywhere: make the target a folder instead
+        (workdir / "i.npz").mkdir()
+    else:
+        (workdir / "ro").mkdir(mode=0o500)
+    target = "i.npz" if os.geteuid() == 0 else "ro/i.npz"
+    code, _, err = run_cli(["bm25", "index", "tiny.txt", "--out", target], capsys)
+    assert code == 1 and err.startswith("seqlab bm25: error: ") and err.count("\n") == 1, err
+
+
+def test_interrupt_is_one_line(workdir, capsys, monkeypatch):
+    import seqlab.cli.bm25 as bm25
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bm25, "run_index", interrupted)
+    code, _, err = run_cli(["bm25", "index", "tiny.txt", "--out", "i.npz"], capsys)
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
