@@ -25,7 +25,9 @@ class LMDataConfig:
 
     HELP: ClassVar[dict[str, str]] = {
         "dataset": "registry name (ptb, ptb-char, wikitext-2, tinyshakespeare, "
-                   "chinese-poetry)", "data": "any text file instead (split 90/5/5 by lines)",
+                   "chinese-poetry)",
+        "data": "any text file instead (split 90/5/5 by lines; recorded as an absolute path, "
+                "and the dataset as '')",
         "tokenizer": "word, char, whitespace, jieba, bpe ('': the dataset's own)",
         "min_freq": "drop rarer tokens to <unk>", "max_size": "vocabulary cap (0: none)",
         "batch_size": "training rows B (the global batch under multi-process training)",
