@@ -45,7 +45,8 @@ from seqlab.errors import ConfigError, DataError, MissingFileError
 
 __all__ = [
     "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "file_mode", "file_sha256", "open_text", "read_text", "read_lines", "read_json", "text_policy",
+    "current_policy", "file_mode", "file_sha256", "open_text", "read_text", "read_lines",
+    "read_json", "text_policy",
 ]
 
 ERRORS = ("strict", "replace")
@@ -116,6 +117,11 @@ def text_policy(encoding: str | None = None, errors: str | None = None,
     finally:
         _POLICY.clear()
         _POLICY.update(saved)
+
+
+def current_policy() -> tuple[str, str]:
+    """The ``(encoding, errors)`` text reads use now (``("utf-8", "strict")`` by default)."""
+    return _POLICY["encoding"], _POLICY["errors"]
 
 
 def _checked(encoding: str | None, errors: str | None) -> tuple[str | None, str | None]:

@@ -56,6 +56,12 @@ def test_defect1_train_and_prepare_name_the_file_and_offset(workdir, capsys):
     code, out, _ = run_cli(["train", "lm", "--data", "latin1.txt", *TINY, "--dry-run",
                             "--errors", "replace"], capsys)
     assert code == 0
+    # the same bytes decoded another way are another prepared corpus, not a cache hit
+    code, out, _ = run_cli(["prepare", "--data", "latin1.txt", "--out-dir", "prep/latin1",
+                            "--errors", "replace"], capsys)
+    assert code == 0 and "(written)" in out
+    vocab = PreparedCorpus.load(workdir / "prep/latin1").vocab
+    assert "caf" in vocab and "café" not in vocab  # U+FFFD is no letter: it splits the word
 
 
 def test_defect1_eval_score_bm25_ngram(trained, workdir, capsys):
