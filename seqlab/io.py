@@ -44,12 +44,13 @@ from typing import IO, Any
 from seqlab.errors import ConfigError, DataError, MissingFileError
 
 __all__ = [
-    "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "current_policy", "file_mode", "file_sha256", "open_text", "read_text", "read_lines",
-    "read_json", "text_policy",
+    "DEFAULT_POLICY", "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text",
+    "atomic_write_json", "current_policy", "file_mode", "file_sha256", "open_text", "read_text",
+    "read_lines", "read_json", "text_policy",
 ]
 
 ERRORS = ("strict", "replace")
+DEFAULT_POLICY = ("utf-8", "strict")
 _POLICY: dict[str, Any] = {"encoding": "utf-8", "errors": "strict", "flags": False}
 
 

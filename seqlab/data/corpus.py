@@ -51,7 +51,7 @@ import numpy as np
 from seqlab.data.lines import TextSource, _hash, open_source
 from seqlab.data.sources import cache_dir
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_write_json, current_policy, read_json
+from seqlab.io import DEFAULT_POLICY, atomic_write_json, current_policy, read_json
 from seqlab.text.base import EOS_TOKEN, Tokenizer
 from seqlab.text.tokenize import BPETokenizer, get_tokenizer
 from seqlab.text.vocab import Vocab, check_build_options
@@ -203,7 +203,7 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
                "min_freq": min_freq, "max_size": max_size, "splits": list(splits),
                "eos_per_line": bool(eos_per_line)}
     policy = current_policy()
-    if policy != ("utf-8", "strict"):  # the same bytes decoded otherwise are another corpus
+    if policy != DEFAULT_POLICY:  # the same bytes decoded otherwise are another corpus
         options["text_policy"] = list(policy)
     key = _hash(options)
     out = Path(out_dir) if out_dir is not None else _default_dir(src.name, key)

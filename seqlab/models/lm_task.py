@@ -9,6 +9,7 @@ exactly the single-process batch.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 from seqlab.config import check
 from seqlab.errors import ConfigError, DataError, MissingFileError
-from seqlab.io import file_sha256
+from seqlab.io import DEFAULT_POLICY, current_policy, file_sha256, text_policy
 
 
 @dataclass
@@ -152,11 +153,17 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
     tokenizer = (Tokenizer.from_dict(assets["tokenizer"]) if assets.get("tokenizer")
                  else cfg.data.tokenizer or None)
     vocab = Vocab.from_dict(assets["vocab"]) if assets.get("vocab") else None
-    prepared = prepare(source, cfg.data.cache_dir or None, tokenizer=tokenizer, vocab=vocab,
-                       min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
+    policy, saved = current_policy(), assets.get("text_policy")
+    reread = (not data and saved and policy == DEFAULT_POLICY)  # the training's own decoding
+    with text_policy(*saved) if reread else contextlib.nullcontext():
+        prepared = prepare(source, cfg.data.cache_dir or None, tokenizer=tokenizer, vocab=vocab,
+                           min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
     splits = {name: prepared.ids(name) for name in prepared.splits}
     char_level = prepared.tokenizer.name == "char" or cfg.data.dataset == "ptb-char"
-    return LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level, digest)
+    out = LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level, digest)
+    if digest and policy != DEFAULT_POLICY:  # a training file read as --encoding/--errors said
+        out.assets["text_policy"] = list(policy)
+    return out
 
 
 # ---------------------------------------------------------------------------------- presets

@@ -64,6 +64,23 @@ def test_defect1_train_and_prepare_name_the_file_and_offset(workdir, capsys):
     assert "caf" in vocab and "café" not in vocab  # U+FFFD is no letter: it splits the word
 
 
+def test_defect1_eval_reads_the_training_file_as_training_did(workdir, capsys):
+    latin1_corpus(workdir / "latin1.txt")
+    code, _, err = run_cli(["train", "lm", "--data", "latin1.txt", *TINY, "--epochs", "1",
+                            "--max-steps", "2", "--out-dir", "run", "--encoding", "latin-1"],
+                           capsys)
+    assert code == 0, err
+    from seqlab.train.checkpoint import load_checkpoint
+
+    ckpt = workdir / "run" / "last.safetensors"
+    assert load_checkpoint(ckpt).assets["text_policy"] == ["iso8859-1", "strict"]
+    import shutil
+
+    shutil.rmtree(workdir / "cache")  # no prepared copy left: eval must decode the file again
+    code, out, err = run_cli(["eval", str(ckpt), "--split", "valid", "--dry-run"], capsys)
+    assert code == 0, err
+
+
 def test_defect1_eval_score_bm25_ngram(trained, workdir, capsys):
     bad = workdir / "bad.txt"
     bad.write_bytes(b"the cat sat\n" + LATIN1)
