@@ -190,7 +190,7 @@ def test_every_command_in_a_subprocess(tmp_path):
            "SEQLAB_OFFLINE": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for path in PATHS:
         parser = leaf_parser(path)
-        for bad in inputs.values():
+        for bad in (inputs[k] for k in ("empty", "latin1", "binary", "missing")):
             for argv in argvs(path, parser, bad, tmp_path / "out"):
                 run = subprocess.run([sys.executable, "-m", "seqlab", *argv], cwd=tmp_path,
                                      env=env, capture_output=True, text=True, timeout=300)
