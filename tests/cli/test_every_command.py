@@ -74,8 +74,7 @@ def argvs(path: list[str], parser: argparse.ArgumentParser, bad: Path, out: Path
             continue
         if not action.option_strings:
             n = action.nargs
-            positionals += [str(bad)] * (1 if n in (None, "+", "?") else 0 if n == "*" else
-                                         (n if isinstance(n, int) else 1))
+            positionals += [str(bad)] * (n if isinstance(n, int) else 1)  # "*" gets one too
         elif action.dest == "dry_run":
             dry = [action.option_strings[0]]
         elif action.required:
