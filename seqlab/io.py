@@ -45,8 +45,8 @@ from seqlab.errors import ConfigError, DataError, MissingFileError
 
 __all__ = [
     "DEFAULT_POLICY", "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text",
-    "atomic_write_json", "current_policy", "file_mode", "file_sha256", "open_text", "read_text",
-    "read_lines", "read_json", "text_policy",
+    "atomic_write_json", "current_policy", "decode_bytes", "file_mode", "file_sha256",
+    "open_text", "read_text", "read_lines", "read_json", "text_policy",
 ]
 
 ERRORS = ("strict", "replace")
@@ -248,6 +248,21 @@ def _open_raw(path: Path) -> IO[bytes]:
         return open(path, "rb")
     except FileNotFoundError:
         raise MissingFileError(f"file not found: {path}") from None
+
+
+def decode_bytes(data: bytes, name: str, encoding: str | None = None,
+                 errors: str | None = None) -> str:
+    """``data`` (e.g. standard input's bytes) decoded with the policy; undecodable bytes are a
+    ``DataError`` naming ``name`` and the byte offset, as for files."""
+    encoding, errors = _checked(encoding, errors)
+    encoding, errors = encoding or _POLICY["encoding"], errors or _POLICY["errors"]
+    try:
+        return data.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        fix = ("pass --encoding (e.g. --encoding latin-1) or --errors replace" if _POLICY["flags"]
+               else "pass encoding= (e.g. encoding='latin-1') or errors='replace'")
+        raise DataError(f"{name}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+                        f"valid {encoding}; {fix}") from None
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:

@@ -109,6 +109,16 @@ def test_undecodable_bytes_name_the_file_the_offset_and_the_fix(tmp_path, gz):
     assert read_lines(path, errors="replace")[-1] == "caf\ufffd"
 
 
+def test_standard_input_bytes_follow_the_policy():
+    from seqlab.io import decode_bytes
+
+    data = "caf\u00e9\n".encode("latin-1")
+    with pytest.raises(DataError, match="<stdin>: byte 0xe9 at offset 3 is not valid utf-8"):
+        decode_bytes(data, "<stdin>")
+    with text_policy("latin-1"):
+        assert decode_bytes(data, "<stdin>") == "café\n"
+
+
 def test_a_character_cut_at_the_end_is_reported(tmp_path):
     path = tmp_path / "cut.txt"
     path.write_bytes("ab\u4e2d".encode()[:-1])

@@ -161,14 +161,16 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def run_score(args: argparse.Namespace) -> int:
     from seqlab.errors import DataError
     from seqlab.generate import decoding
-    from seqlab.io import read_lines
+    from seqlab.io import decode_bytes, read_lines
 
     ckpt, model = _load_lm(args.checkpoint, "score")
     vocab, tokenizer = _vocab_and_tokenizer(ckpt)
     if args.file:
         sentences = [line for line in read_lines(args.file) if line.strip()]
     else:
-        sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        sentences = args.sentences or [
+            line for line in decode_bytes(sys.stdin.buffer.read(), "<stdin>").splitlines()
+            if line.strip()]
     if not sentences:
         raise DataError("score needs sentences: as arguments, --file FILE or on stdin")
     line_end = vocab.token_to_id("\n") if tokenizer.keeps_newlines else vocab.eos_id

@@ -355,3 +355,20 @@ def test_interrupt_is_one_line(workdir, capsys, monkeypatch):
     monkeypatch.setattr(bm25, "run_index", interrupted)
     code, _, err = run_cli(["bm25", "index", "tiny.txt", "--out", "i.npz"], capsys)
     assert code == 130 and "interrupted" in err and "Traceback" not in err
+
+
+def test_defect1_score_from_standard_input(trained, capsys, monkeypatch):
+    import io
+    import sys
+
+    class Stdin:
+        buffer = io.BytesIO(b"the cat sat\n" + LATIN1)
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    code, _, err = run_cli(["score", str(trained)], capsys)
+    offset = (b"the cat sat\n" + LATIN1).index(b"\xe9")
+    assert code == 1 and f"<stdin>: byte 0xe9 at offset {offset} is not valid utf-8" in err
+    Stdin.buffer = io.BytesIO(b"the cat sat\na dog ran\n")
+    code, out, _ = run_cli(["score", str(trained)], capsys)
+    assert code == 0 and [json.loads(line)["sentence"] for line in out.splitlines()] == [
+        "the cat sat", "a dog ran"]
