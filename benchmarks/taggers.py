@@ -60,7 +60,8 @@ def run_training(task_preset: str, out_dir: Path, args) -> dict:
 
 def report_quality(name: str, result: dict, key: str, published: list) -> None:
     ours = 100 * result.get(f"test_{key}", float("nan"))
-    print(f"\n{name}: seqlab {key} on test {ours:.2f} (dev {100 * result.get(f'valid_{key}', 0):.2f})"
+    dev = 100 * result.get(f"valid_{key}", 0.0)
+    print(f"\n{name}: seqlab {key} on test {ours:.2f} (dev {dev:.2f})"
           f" after {result.get('steps')} steps, stopped: {result.get('stopped')}; CPU time this "
           f"call {result['cpu_seconds_this_call'] / 60:.1f} min")
     print(f"{'system':<62} {key:>7}")

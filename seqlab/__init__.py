@@ -60,6 +60,23 @@ _EXPORTS = {
     # seqlab.tasks.train; the name `seqlab.train` is the training-machinery subpackage)
     "TASKS": "seqlab.tasks",
     "load": "seqlab.tasks",
+    # layers (seqlab.nn, imported on first use: PyTorch only then)
+    "RNN": "seqlab.nn",
+    "LSTM": "seqlab.nn",
+    "GRU": "seqlab.nn",
+    "CRF": "seqlab.nn",
+    "Attention": "seqlab.nn",
+    "SelfAttentionPooling": "seqlab.nn",
+    # decoding over any model with forward and step
+    "greedy": "seqlab.generate.decoding",
+    "sample": "seqlab.generate.decoding",
+    "beam_search": "seqlab.generate.decoding",
+    "score": "seqlab.generate.decoding",
+    "encode_prompt": "seqlab.generate.decoding",
+    # more errors; file input and output
+    "MissingFileError": "seqlab.errors",
+    "UnknownKeyError": "seqlab.errors",
+    "text_policy": "seqlab.io",
 }
 
 __all__ = ["__version__", *_EXPORTS]

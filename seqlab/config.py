@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -184,12 +183,11 @@ class RunConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write TOML atomically (a temporary file, then ``os.replace``)."""
+        from seqlab.io import atomic_write_text
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(to_toml(self.to_dict()))
-        os.replace(tmp, path)
+        atomic_write_text(path, to_toml(self.to_dict()))
 
     def differences(self, other: RunConfig, ignore: dict[str, tuple[str, ...]]
                     ) -> list[str]:
@@ -207,11 +205,16 @@ class RunConfig:
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    from seqlab.errors import DataError, MissingFileError
+    from seqlab.io import read_text
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        return tomllib.loads(read_text(path, "utf-8", "strict"))  # TOML is UTF-8 by definition
+    except MissingFileError:
+        raise MissingFileError(f"config file not found: {path}") from None
+    except DataError as exc:  # undecodable, a folder, unreadable
+        raise ConfigError(f"config file {path} is not valid TOML (which is UTF-8 text): "
+                          f"{str(exc).split('; pass')[0]}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 

@@ -15,6 +15,7 @@ in ``--out-dir`` (default ``runs/demo``) the checkpoint (``best.safetensors``), 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sysconfig
 import time
 from pathlib import Path
@@ -51,9 +52,11 @@ def stdlib_corpus(megabytes: float) -> tuple[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seqlab.cli.lm import special_ids
     from seqlab.config import RunConfig
     from seqlab.errors import ConfigError
     from seqlab.generate.decoding import encode_prompt, sample
+    from seqlab.io import atomic_write_text
     from seqlab.tasks import build_model, default_config, train
     from seqlab.train.checkpoint import load_checkpoint
 
@@ -62,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
         text, names = stdlib_corpus(args.corpus_mb)
         out.mkdir(parents=True, exist_ok=True)
         corpus_path = out / "stdlib.txt"
-        tmp = corpus_path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(corpus_path)
+        atomic_write_text(corpus_path, text)
         data = {"data": str(corpus_path), "dataset": "stdlib"}
         print(f"corpus: {len(names)} files of the Python standard library ({names[0]} .. "
               f"{names[-1]}), {len(text) / 1e6:.2f}M characters -> {corpus_path}")
@@ -93,9 +94,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nvalid bpc per evaluation: {' -> '.join(curve) or '(none)'}")
     print(f"final valid bpc {result['valid_bpc']:.3f} after {result['steps']} steps, "
           f"{time.perf_counter() - started:.0f}s")
-    ckpt = load_checkpoint(Path(result["out_dir"]) / "best.safetensors"
-                           if (Path(result["out_dir"]) / "best.safetensors").exists()
-                           else Path(result["out_dir"]) / "last.safetensors")
+    folder = Path(result["out_dir"])
+    ckpt_path = next((folder / name for name in ("best.safetensors", "last.safetensors")
+                      if (folder / name).exists()), None)
+    if ckpt_path is None:
+        raise ConfigError(f"training wrote no checkpoint into {folder}")
+    ckpt = load_checkpoint(ckpt_path)
     from seqlab.text.tokenize import Tokenizer
     from seqlab.text.vocab import Vocab
 
@@ -105,10 +109,13 @@ def run(args: argparse.Namespace) -> int:
     length = 5 if args.dry_run else 300
     for i, prompt in enumerate(prompts):
         ids = newline + encode_prompt(prompt, vocab, tokenizer)
-        new = sample(model, ids, length, temperature=0.8, seed=args.seed + i)
+        new = sample(model, ids, length, temperature=0.8, seed=args.seed + i,
+                     suppress=special_ids(vocab))
         print(f"\n--- sample {i + 1} (temperature 0.8, prompt {prompt!r}) ---")
         print(prompt + tokenizer.detokenize(vocab.decode(new)))
-    print(f"\ncheckpoint, curve and metrics: {result['out_dir']}/ (best.safetensors, curve.png, "
-          f"metrics.jsonl)\nmore text: seqlab generate {result['out_dir']}/best.safetensors "
-          f"--prompt {prompts[0]!r} --temperature 0.8 --max-new-tokens 500")
+    written = sorted(p.name for p in folder.iterdir()
+                     if p.name in ("best.safetensors", "last.safetensors", "curve.png",
+                                   "metrics.jsonl"))
+    print(f"\nin {folder}/: {', '.join(written)}\nmore text: seqlab generate {ckpt_path} "
+          f"--prompt {shlex.quote(prompts[0])} --temperature 0.8 --max-new-tokens 500")
     return 0

@@ -1,8 +1,9 @@
 """``seqlab embed``: train word2vec/fastText vectors and query or evaluate them.
 
-    seqlab embed train --corpus ptb.train.txt --output ptb.kv --architecture skipgram
-    seqlab embed train --corpus more.txt --resume ptb.w2v --output ptb2.kv --epochs 2
+    seqlab embed train --corpus ptb.train.txt --out ptb.kv --architecture skipgram
+    seqlab embed train --corpus more.txt --resume ptb.w2v --out ptb2.kv --epochs 2
     seqlab embed similar ptb.kv stock --topn 5
+    seqlab embed similar ptb.kv king -man woman
     seqlab embed analogy ptb.kv man king woman
     seqlab embed evaluate ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
 
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import time
 from pathlib import Path
 
+from seqlab.cli.common import add_text_arguments
 from seqlab.errors import DataError
 
 FORMATS = ("auto", "native", "text", "binary")
@@ -51,25 +54,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     t = sub.add_parser("train", help="train vectors on a one-sentence-per-line text file")
     t.add_argument("--corpus", required=True, help="text file, whitespace-tokenized (.gz ok)")
-    t.add_argument("--output", help="vectors file to write (.kv native, .bin binary, else text)")
-    t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec")
-    t.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
-    t.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
-    t.add_argument("--vector-size", type=int, default=100)
-    t.add_argument("--window", type=int, default=5)
-    t.add_argument("--negative", type=int, default=5)
-    t.add_argument("--sample", type=float, default=1e-3)
-    t.add_argument("--min-count", type=int, default=5)
-    t.add_argument("--alpha", type=float, default=0.025)
-    t.add_argument("--min-alpha", type=float, default=0.0001)
-    t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--workers", type=int, default=3)
-    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--out", "-o", "--output", dest="output",
+                   help="vectors file to write (.kv native, .bin binary, else text)")
+    t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec",
+                   help="fasttext adds character n-gram vectors (vectors for unseen words)")
+    t.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram",
+                   help="skipgram predicts the context from a word, cbow a word from its context")
+    t.add_argument("--loss", choices=("negative", "hierarchical"), default="negative",
+                   help="negative sampling or hierarchical softmax")
+    t.add_argument("--vector-size", type=int, default=100, help="dimensions per word")
+    t.add_argument("--window", type=int, default=5, help="context words on each side, at most")
+    t.add_argument("--negative", type=int, default=5, help="noise words per positive pair")
+    t.add_argument("--sample", type=float, default=1e-3,
+                   help="down-sampling threshold of frequent words (0: none)")
+    t.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
+    t.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
+    t.add_argument("--min-alpha", type=float, default=0.0001,
+                   help="final learning rate (linear decay)")
+    t.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
+    t.add_argument("--workers", type=int, default=3, help="training threads")
+    t.add_argument("--seed", type=int, default=1, help="same seed, same vectors (one worker)")
     t.add_argument("--min-n", type=int, default=3, help="fastText: shortest n-gram")
     t.add_argument("--max-n", type=int, default=6, help="fastText: longest n-gram")
     t.add_argument("--bucket", type=int, default=2_000_000, help="fastText: hash buckets")
     t.add_argument("--lowercase", action="store_true", help="lower-case the corpus")
-    t.add_argument("--format", choices=FORMATS, default="auto")
+    t.add_argument("--format", choices=FORMATS, default="auto",
+                   help="vectors file format (auto: by the file's suffix)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--save-model", metavar="PATH",
                    help="also write the whole trainable model (for --resume)")
@@ -79,29 +89,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "apply to this run)")
     t.add_argument("--dry-run", action="store_true",
                    help="one epoch on the first 1000 lines; nothing is written")
+    add_text_arguments(t)
     for name, help_text in (("similar", "nearest neighbours of words (+/-: add/subtract)"),
                             ("analogy", "a is to b as c is to ?")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("vectors", help="vectors file")
         if name == "similar":
             p.add_argument("words", nargs="+", help="words; prefix '-' to subtract (e.g. -man)")
+            # "-man" is a word to subtract, not an unknown option (argparse's test for
+            # negative numbers, widened to any "-x..."; "--" options and -h are unaffected)
+            p._negative_number_matcher = re.compile(r"^-[^-]")
         else:
-            p.add_argument("a")
-            p.add_argument("b")
-            p.add_argument("c")
-            p.add_argument("--method", choices=("add", "mul"), default="add")
-        p.add_argument("--topn", type=int, default=10)
-        p.add_argument("--format", choices=FORMATS, default="auto")
+            p.add_argument("a", help="a, as in: a is to b as c is to ?")
+            p.add_argument("b", help="b")
+            p.add_argument("c", help="c")
+            p.add_argument("--method", choices=("add", "mul"), default="add",
+                           help="3CosAdd or 3CosMul")
+        p.add_argument("--topn", type=int, default=10, help="neighbours to print")
+        p.add_argument("--format", choices=FORMATS, default="auto",
+                       help="vectors file format (auto: by the file's suffix)")
         p.add_argument("--dry-run", action="store_true", help="load and check only")
     e = sub.add_parser("evaluate", help="analogy accuracy and word-pair Spearman")
-    e.add_argument("vectors")
+    e.add_argument("vectors", help="vectors file")
     e.add_argument("--analogies", help="questions-words file")
     e.add_argument("--similarity", nargs="*", default=[], help="word-pair files (WordSim, SimLex)")
-    e.add_argument("--restrict-vocab", type=int, default=300_000)
-    e.add_argument("--method", choices=("add", "mul"), default="add")
-    e.add_argument("--case-sensitive", action="store_true")
-    e.add_argument("--format", choices=FORMATS, default="auto")
+    e.add_argument("--restrict-vocab", type=int, default=300_000,
+                   help="only the most frequent words are candidates")
+    e.add_argument("--method", choices=("add", "mul"), default="add",
+                   help="3CosAdd or 3CosMul")
+    e.add_argument("--case-sensitive", action="store_true", help="do not fold case")
+    e.add_argument("--format", choices=FORMATS, default="auto",
+                   help="vectors file format (auto: by the file's suffix)")
     e.add_argument("--dry-run", action="store_true", help="load and check only")
+    add_text_arguments(e)
 
 
 def _train(args) -> int:
@@ -110,7 +130,7 @@ def _train(args) -> int:
     from seqlab.embeddings.word2vec import Word2Vec
 
     if not (args.output or args.save_model) and not args.dry_run:
-        raise DataError("--output and/or --save-model is required (or use --dry-run)")
+        raise DataError("--out and/or --save-model is required (or use --dry-run)")
     corpus = LineCorpus(args.corpus, lowercase=args.lowercase)
     options = dict(architecture=args.architecture, loss=args.loss, vector_size=args.vector_size,
                    window=args.window, negative=args.negative, sample=args.sample,

@@ -3,6 +3,14 @@
 Each top-level command lives in its own module under ``seqlab.cli`` and exposes
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only dispatches, and imports a
 command's module only when that command runs (so ``seqlab bm25`` never imports PyTorch).
+
+Conventions every command keeps (``seqlab.cli.common`` has the shared pieces): a command is a
+verb acting on a checkpoint or task (``train``, ``eval``, ``generate``, ``score``, ...), or a
+tool's noun followed by its verb for the tools with their own file formats (``bm25 index``,
+``ngram train``, ``embed similar``); ``--out FILE`` / ``--out-dir DIR`` for what is written
+(``-o``/``--output`` aliases), ``--max-new-tokens`` and ``--num-samples`` for generation,
+``--dry-run`` everywhere, ``--encoding``/``--errors`` on every command that reads text, and
+every user error one line, ``seqlab CMD: error: ...``.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
             else:
                 add(p)
             p.set_defaults(_run=getattr(mod, f"run_{name}", None) or mod.run)
+    from seqlab.cli.common import apply_help_style
+
+    apply_help_style(parser)
     return parser
 
 
@@ -59,15 +70,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from seqlab.errors import SeqlabError
+    from seqlab.io import text_policy
 
     try:
-        return int(args._run(args) or 0)
+        with text_policy(getattr(args, "encoding", None), getattr(args, "errors", None),
+                         flags=True):
+            return int(args._run(args) or 0)
     except SeqlabError as exc:  # expected, user-facing: one clear line, no traceback
         print(f"seqlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         sys.stderr.close()
         return 141
+    except OSError as exc:  # the machine's refusal (permissions, a full disk): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"seqlab {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"seqlab {args.command}: interrupted (files are written atomically: none is "
+              "half-written; `train ... --resume` continues a run)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

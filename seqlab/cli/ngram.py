@@ -4,7 +4,8 @@ Examples::
 
     seqlab ngram train ptb.train.txt --order 5 --smoothing modified-kneser-ney --out ptb5.arpa
     seqlab ngram eval ptb5.arpa ptb.test.txt
-    seqlab ngram generate ptb5.arpa --prompt "the company" --max-tokens 20 --seed 1 -n 3
+    seqlab ngram generate ptb5.arpa --prompt "the company" --max-new-tokens 20 --seed 1 \\
+        --num-samples 3
 
 Text files hold one sentence per line (split on whitespace unless ``--tokenizer``). A model
 path ending in ``.arpa`` is read/written as ARPA (KenLM/SRILM can use it); any other path as
@@ -15,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from seqlab.errors import DataError
+from seqlab.cli.common import add_text_arguments, flag_hints
+from seqlab.errors import SeqlabError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,42 +26,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from seqlab.features.tokenizers import TOKENIZERS
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    train = sub.add_parser("train", help="count and smooth an n-gram model")
+    train = sub.add_parser("train", help="count and smooth an n-gram model",
+                           description="count and smooth an n-gram model")
     train.add_argument("text", help="training text, one sentence per line")
-    train.add_argument("--out", "-o", required=True, help="model file (.arpa or .npz)")
-    train.add_argument("--order", type=int, default=3)
-    train.add_argument("--smoothing", default="modified-kneser-ney", choices=SMOOTHINGS)
+    train.add_argument("--out", "-o", "--output", required=True,
+                       help="model file (.arpa or .npz)")
+    train.add_argument("--order", type=int, default=3, help="n, the longest n-gram")
+    train.add_argument("--smoothing", default="modified-kneser-ney", choices=SMOOTHINGS,
+                       help="how counts become probabilities")
     train.add_argument("--k", type=float, default=1.0, help="add-k constant")
     train.add_argument("--discount-fallback", type=float, nargs=3, default=None,
                        metavar=("D1", "D2", "D3"),
                        help="Kneser-Ney discounts for orders whose counts-of-counts give none")
-    train.add_argument("--tokenizer", default="whitespace", choices=sorted(TOKENIZERS))
+    train.add_argument("--tokenizer", default="whitespace", choices=sorted(TOKENIZERS),
+                       help="how sentences are split into words")
+    train.add_argument("--dry-run", action="store_true",
+                       help="count the first 1000 sentences; nothing is written")
+    add_text_arguments(train)
     train.set_defaults(_action=run_train)
 
-    evaluate = sub.add_parser("eval", help="perplexity of a text")
+    evaluate = sub.add_parser("eval", help="perplexity of a text",
+                              description="perplexity of a text")
     evaluate.add_argument("model", help="model file (.arpa or .npz)")
     evaluate.add_argument("text", help="text, one sentence per line")
+    evaluate.add_argument("--dry-run", action="store_true", help="the first 1000 sentences")
+    add_text_arguments(evaluate)
     evaluate.set_defaults(_action=run_eval)
 
-    generate = sub.add_parser("generate", help="sample sentences")
+    generate = sub.add_parser("generate", help="sample sentences",
+                              description="sample sentences")
     generate.add_argument("model", help="model file (.arpa or .npz)")
     generate.add_argument("--prompt", default="", help="words to continue")
-    generate.add_argument("--max-tokens", type=int, default=30)
-    generate.add_argument("--temperature", type=float, default=1.0)
-    generate.add_argument("--seed", type=int, default=None)
-    generate.add_argument("-n", type=int, default=1, help="number of samples")
+    generate.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int,
+                          default=30, help="words per sample at most")
+    generate.add_argument("--temperature", type=float, default=1.0,
+                          help="> 1 flatter, < 1 sharper distributions")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="same seed, same text (sample i uses seed + i)")
+    generate.add_argument("--num-samples", "-n", dest="num_samples", type=int, default=1,
+                          help="number of samples")
+    generate.add_argument("--dry-run", action="store_true", help="one sample of one word")
     generate.set_defaults(_action=run_generate)
 
 
+# library keywords in error hints -> the flags of these commands
+HINTS = {"pass discount= or discount_fallback=": "pass --discount-fallback D1 D2 D3",
+         "max_tokens must": "--max-new-tokens must", "temperature must": "--temperature must"}
+
+
 def run(args: argparse.Namespace) -> int:
-    return args._action(args)
-
-
-def _lines(path: str) -> list[str]:
     try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from exc
+        return args._action(args)
+    except SeqlabError as exc:
+        raise flag_hints(exc, HINTS) from None
+
+
+def _lines(path: str, dry_run: bool = False) -> list[str]:
+    from seqlab.io import read_lines
+
+    lines = read_lines(path)
+    return lines[:1000] if dry_run else lines
 
 
 def _load(path: str):
@@ -72,13 +97,15 @@ def _load(path: str):
 def run_train(args: argparse.Namespace) -> int:
     from seqlab.features.ngram_lm import NgramLM
 
-    sentences = _lines(args.text)
+    sentences = _lines(args.text, args.dry_run)
     start = time.perf_counter()
     lm = NgramLM(order=args.order, smoothing=args.smoothing, k=args.k,
                  discount_fallback=args.discount_fallback, tokenizer=args.tokenizer)
     lm.fit(sentences)
     built = time.perf_counter() - start
-    if args.out.endswith(".arpa"):
+    if args.dry_run:
+        args.out = "(dry run: not written)"
+    elif args.out.endswith(".arpa"):
         lm.to_arpa(args.out)
     else:
         lm.save(args.out)
@@ -90,7 +117,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     lm = _load(args.model)
-    sentences = _lines(args.text)
+    sentences = _lines(args.text, args.dry_run)
     lp, n_sentences = lm._scored(sentences)
     words = len(lp) - n_sentences
     oov = sum(w not in lm.word_to_id_ for s in sentences for w in lm._tokens(s))
@@ -101,9 +128,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_generate(args: argparse.Namespace) -> int:
     lm = _load(args.model)
-    for i in range(args.n):
+    for i in range(1 if args.dry_run else args.num_samples):
         seed = None if args.seed is None else args.seed + i
-        words = lm.generate(args.prompt or None, max_tokens=args.max_tokens,
+        words = lm.generate(args.prompt or None, max_tokens=1 if args.dry_run else
+                            args.max_new_tokens,
                             temperature=args.temperature, seed=seed)
         print(" ".join(([args.prompt] if args.prompt else []) + words))
     return 0

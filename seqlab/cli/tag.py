@@ -16,6 +16,8 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from seqlab.cli.common import add_text_arguments
+
     parser.add_argument("checkpoint", help="a tagger checkpoint (.safetensors) or its run folder")
     parser.add_argument("--file", default="-", help="input file ('-': stdin)")
     parser.add_argument("--output", "--out", dest="output", default="-",
@@ -24,11 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lines: a sentence per line; conll: a token per line")
     parser.add_argument("--output-format", choices=["conll", "inline"], default="conll",
                         help="conll: token<TAB>tag lines; inline: token/TAG on one line")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of the input")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per batch")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--dry-run", action="store_true", help="tag the first sentence only")
+    add_text_arguments(parser)
 
 
 def read_sentences(lines, input_format: str) -> list[list[str]]:
@@ -48,19 +50,13 @@ def read_sentences(lines, input_format: str) -> list[list[str]]:
     return out
 
 
-def _read(path: str, encoding: str) -> list[str]:
-    from seqlab.errors import DataError
+def _read(path: str) -> list[str]:
+    """Lines of ``path`` (or stdin) decoded with the command's ``--encoding``/``--errors``."""
+    from seqlab.io import decode_bytes, read_lines
 
-    try:
-        if path == "-":
-            return sys.stdin.read().splitlines()
-        with open(path, encoding=encoding) as f:
-            return f.read().splitlines()
-    except FileNotFoundError:
-        raise DataError(f"--file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: byte {exc.start} is not valid {encoding}; pass --encoding "
-                        "(e.g. --encoding latin-1)") from None
+    if path == "-":
+        return decode_bytes(sys.stdin.buffer.read(), "standard input").splitlines()
+    return read_lines(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint, map_location=args.device)
     ckpt.check_task("tagger", "tag")
     model = build_model(ckpt).to(args.device).eval()
-    sentences = read_sentences(_read(args.file, args.encoding), args.input_format)
+    sentences = read_sentences(_read(args.file), args.input_format)
     if args.dry_run:
         sentences = sentences[:1]
     start = time.perf_counter()

@@ -26,6 +26,8 @@ import os
 import subprocess
 import sys
 
+from seqlab.cli.common import add_text_arguments
+
 
 def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
     from seqlab.config import add_config_arguments
@@ -50,6 +52,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None 
                        help="train with N processes on this machine: runs torchrun for you "
                             "(see the README for several machines)")
         add_config_arguments(p, task.default_config(), task.preset_tables())
+        add_text_arguments(p)
 
 
 def _resume_config(task, layers: list[dict], log) -> object:
@@ -149,21 +152,29 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a .safetensors checkpoint of any task (or a run "
                         "folder: its last.safetensors)")
     parser.add_argument("--dry-run", action="store_true", help="one batch")
-    parser.add_argument("--split", default="test", help="valid or test (default test)")
+    parser.add_argument("--split", default=None, choices=("train", "valid", "test"),
+                        help="the split of the training data to score (default test)")
     parser.add_argument("--data", metavar="FILE", default=None,
-                        help="evaluate on this file (encoded with the checkpoint's vocabulary)")
+                        help="score this whole file instead (encoded with the checkpoint's "
+                             "vocabulary)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="rows evaluated in parallel (default: the checkpoint's; language "
                              "models: data.final_eval_batch_size, 1 = the split as one stream, "
                              "every token after the first scored)")
+    add_text_arguments(parser)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from seqlab.config import RunConfig
+    from seqlab.errors import ConfigError
     from seqlab.tasks import build_model, config_of, get_task
     from seqlab.train.checkpoint import load_checkpoint
     from seqlab.train.loop import evaluate
 
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be an int >= 1, got {args.batch_size}")
+    if args.data and args.split:
+        raise ConfigError("--data scores the whole file: --split does not apply to it")
     ckpt = load_checkpoint(args.checkpoint)
     model = build_model(ckpt)
     task = get_task(ckpt.task)
@@ -171,9 +182,14 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         cfg = RunConfig.from_dict({"data": {task.eval_batch_field: args.batch_size}}, base=cfg)
     data = task.build_data(cfg, ckpt.assets, args.data)
-    ev = evaluate(model, data.batches(args.split, "final"), "cpu", 1 if args.dry_run else None)
-    print(json.dumps({"split": args.split, "tokens": ev.count, **ev.metrics}))
+    split = "test" if args.data else args.split or "test"
+    ev = evaluate(model, data.batches(split, "final"), "cpu", 1 if args.dry_run else None)
+    metrics = dict(ev.metrics)
+    if "bpc" in metrics and not ckpt.assets.get("char_level", True):
+        del metrics["bpc"]  # bits per character only means that for character models
+    where = {"data": str(args.data)} if args.data else {"split": split}
+    print(json.dumps({**where, "tokens": ev.count, **metrics}))
     report = getattr(model, "evaluation_report", None)  # classifiers: the confusion matrix
     if report is not None:
-        print(report(ev.totals, args.checkpoint, args.split))
+        print(report(ev.totals, args.checkpoint, split))
     return 0

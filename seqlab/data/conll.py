@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
 
 __all__ = ["TaggedSentence", "read_columns", "read_conll2003", "read_conllu", "load_tagged",
            "CONLL2003_COLUMNS", "CONLLU_COLUMNS"]
@@ -52,11 +52,11 @@ class TaggedSentence(NamedTuple):
 def _lines(source: Source) -> tuple[str, Iterator[str]]:
     """(name for messages, line iterator without line ends)."""
     if isinstance(source, str | os.PathLike):
-        from seqlab.data.sources import open_text
+        from seqlab.io import open_text
 
         path = Path(source)
         if not path.is_file():
-            raise DataError(f"tagged file {str(path)!r} not found")
+            raise MissingFileError(f"tagged file {str(path)!r} not found")
 
         def gen():
             with open_text(path) as handle:

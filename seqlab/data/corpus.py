@@ -22,10 +22,17 @@ removed first); without it a line is tokenized as is, so the char tokenizer keep
 token and the word tokenizers drop it as whitespace. The default is the source's convention
 (PTB/WikiText: ``<eos>``) or, for local files, ``<eos>`` unless the tokenizer keeps newlines.
 
-Example:
-    >>> corpus = prepare("ptb", "prepared/ptb")      # doctest: +SKIP
-    >>> len(corpus.vocab), corpus.ids("train").shape   # doctest: +SKIP
-    (10002, (929589,))
+Example (``prepare("ptb", "prepared/ptb")`` gives 10,002 tokens and 929,589 train ids):
+    >>> import os, pathlib, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> notes = os.path.join(folder, "notes.txt")
+    >>> text = "the cat sat\\n" * 20 + "a dog ran\\n" * 20
+    >>> _ = pathlib.Path(notes).write_text(text, encoding="utf-8")
+    >>> corpus = prepare(notes, os.path.join(folder, "prepared"))
+    >>> len(corpus.vocab), corpus.ids("train").shape, corpus.num_tokens("test")
+    (10, (144,), 8)
+    >>> corpus.vocab.decode(corpus.ids("test")[:4].tolist())
+    ['a', 'dog', 'ran', '<eos>']
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ import numpy as np
 from seqlab.data.lines import TextSource, _hash, open_source
 from seqlab.data.sources import cache_dir
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import EOS_TOKEN, Tokenizer, _atomic_write_json, _read_json
+from seqlab.io import DEFAULT_POLICY, atomic_write_json, current_policy, read_json
+from seqlab.text.base import EOS_TOKEN, Tokenizer
 from seqlab.text.tokenize import BPETokenizer, get_tokenizer
 from seqlab.text.vocab import Vocab, check_build_options
 
@@ -78,7 +86,7 @@ class PreparedCorpus:
         if not meta_path.is_file():
             raise DataError(f"{directory} is not a prepared corpus (no meta.json): run "
                             "`seqlab prepare` / seqlab.data.corpus.prepare first")
-        meta = _read_json(meta_path, "prepared-corpus meta")
+        meta = read_json(meta_path, "prepared-corpus meta")
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise DataError(f"{meta_path} is not a seqlab prepared-corpus meta file")
         vocab = Vocab.load(directory / "vocab.json")
@@ -194,6 +202,9 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
                "vocab": vocab.fingerprint() if vocab is not None else None,
                "min_freq": min_freq, "max_size": max_size, "splits": list(splits),
                "eos_per_line": bool(eos_per_line)}
+    policy = current_policy()
+    if policy != DEFAULT_POLICY:  # the same bytes decoded otherwise are another corpus
+        options["text_policy"] = list(policy)
     key = _hash(options)
     out = Path(out_dir) if out_dir is not None else _default_dir(src.name, key)
     hit = _cached(out, key)
@@ -215,7 +226,24 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
     # pass 1: tokenize each split once into provisional ids (first-seen order) on disk, counting
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out_dir {out} exists and is not a directory")
+    created = [p for p in (out, *out.parents) if not p.exists()]  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(src, out, tok, vocab, splits, eos_per_line, min_freq, max_size, key,
+                      started)
+    except BaseException:
+        for folder in created:  # innermost first; only folders this call made, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _write(src: TextSource, out: Path, tok: Tokenizer, vocab: Vocab | None,
+           splits: tuple[str, ...], eos_per_line: bool, min_freq: int, max_size: int | None,
+           key: str, started: float) -> PreparedCorpus:
+    """Both passes of :func:`prepare` into the existing folder ``out``."""
     provisional: dict[str, int] = {}
     train_counts: list[int] = []
     counts: dict[str, dict[str, int]] = {}
@@ -249,7 +277,7 @@ def prepare(source: str | os.PathLike | Mapping[str, Any] | TextSource,
             "tokenizer": tok.name, "eos_per_line": bool(eos_per_line), "min_freq": min_freq,
             "max_size": max_size, "vocab_size": len(vocab), "dtype": np.dtype(dtype).name,
             "splits": split_meta, "seconds": round(time.perf_counter() - started, 3)}
-    _atomic_write_json(out / "meta.json", meta)
+    atomic_write_json(out / "meta.json", meta)
     return PreparedCorpus(out, meta, vocab, tok)
 
 

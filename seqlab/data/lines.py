@@ -23,9 +23,9 @@ from seqlab.data.sources import (
     dataset_files,
     dataset_path,
     get_spec,
-    open_text,
 )
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
+from seqlab.io import open_text
 
 __all__ = ["TextSource", "open_source"]
 
@@ -178,7 +178,7 @@ def open_source(source: str | os.PathLike | Mapping[str, Any] | TextSource) -> T
             raise ConfigError("source mapping {split: path} is empty")
         for split, path in paths.items():
             if not path.is_file():
-                raise DataError(f"source file for split {split!r} not found: {path}")
+                raise MissingFileError(f"source file for split {split!r} not found: {path}")
         return _SplitFiles(", ".join(f"{s}={p}" for s, p in paths.items()), paths, "word", None)
     if isinstance(source, str) and source in DATASETS:
         spec = get_spec(source)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import _file_mode
+from seqlab.io import file_mode, open_text
 
 __all__ = [
     "FileSpec", "DatasetSpec", "DATASETS", "LOCAL_SPLIT", "dataset_path", "dataset_files",
@@ -260,14 +259,6 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "seqlab"
 
 
-def open_text(path: str | os.PathLike) -> io.TextIOBase:
-    """Open a UTF-8 text file for reading, decompressing ``.gz`` transparently."""
-    path = Path(path)
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
 def _open_bytes(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
@@ -314,7 +305,7 @@ def _download(spec: FileSpec, folder: Path) -> Path:
         with os.fdopen(fd, "wb") as out, urlopen(spec.url, timeout=60) as response:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 out.write(chunk)
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, tmp_path)
         verify_file(tmp_path, spec)
         os.replace(tmp_path, target)

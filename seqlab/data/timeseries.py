@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.data.sources import FileSpec, _resolve_file, open_text
+from seqlab.data.sources import FileSpec, _resolve_file
 from seqlab.errors import ConfigError, DataError
+from seqlab.io import open_text
 
 __all__ = ["TS_DATASETS", "M4Series", "load_m4_hourly", "load_ett", "read_csv_series",
            "ETTSplit", "parse_times", "regularise", "calendar_features", "FILLS"]

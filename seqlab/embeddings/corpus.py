@@ -10,14 +10,14 @@ nothing the next time, so it is rejected up front.
 
 from __future__ import annotations
 
-import gzip
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
+from seqlab.io import open_text
 
 MAX_SENTENCE_LENGTH = 10_000
 
@@ -31,23 +31,29 @@ class LineCorpus:
         lowercase: lower-case every token.
 
     Example:
-        >>> corpus = LineCorpus("ptb.train.txt")          # doctest: +SKIP
-        >>> Word2Vec(epochs=5).fit(corpus).wv.most_similar("stock")  # doctest: +SKIP
+        >>> import os, pathlib, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "two.txt")
+        >>> _ = pathlib.Path(path).write_text("the cat sat\\nThe Dog ran\\n", encoding="utf-8")
+        >>> list(LineCorpus(path, lowercase=True))
+        [['the', 'cat', 'sat'], ['the', 'dog', 'ran']]
+        >>> list(LineCorpus(path, max_sentence_length=2))
+        [['the', 'cat'], ['sat'], ['The', 'Dog'], ['ran']]
     """
 
     def __init__(self, path, max_sentence_length: int = MAX_SENTENCE_LENGTH,
-                 lowercase: bool = False) -> None:
+                 lowercase: bool = False, encoding: str | None = None,
+                 errors: str | None = None) -> None:
         self.path = Path(path)
+        self.encoding, self.errors = encoding, errors  # None: seqlab.io's policy (utf-8, strict)
         if not self.path.is_file():
-            raise DataError(f"corpus file not found: {self.path}")
+            raise MissingFileError(f"corpus file not found: {self.path}")
         if max_sentence_length < 1:
-            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+            raise ConfigError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
         self.max_sentence_length = max_sentence_length
         self.lowercase = lowercase
 
     def __iter__(self) -> Iterator[list[str]]:
-        opener = gzip.open if self.path.suffix == ".gz" else open
-        with opener(self.path, "rt", encoding="utf-8", errors="replace") as fh:
+        with open_text(self.path, self.encoding, self.errors, newline=None) as fh:
             for line in fh:
                 tokens = (line.lower() if self.lowercase else line).split()
                 for i in range(0, max(len(tokens), 1), self.max_sentence_length):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
+from seqlab.io import read_lines
 
 
 @dataclass
@@ -62,8 +63,8 @@ def _restricted_vocab(kv, restrict_vocab: int, case_insensitive: bool) -> dict[s
 def _read_lines(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"evaluation file not found: {path}")
-    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        raise MissingFileError(f"evaluation file not found: {path}")
+    return read_lines(path)
 
 
 def evaluate_analogies(kv, path, restrict_vocab: int = 300_000, case_insensitive: bool = True,
@@ -79,7 +80,7 @@ def evaluate_analogies(kv, path, restrict_vocab: int = 300_000, case_insensitive
         batch_size: questions scored per matrix product.
     """
     if method not in ("add", "mul"):
-        raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
+        raise ConfigError(f"method must be 'add' or 'mul', got {method!r}")
     fold = str.upper if case_insensitive else (lambda s: s)
     vocab = _restricted_vocab(kv, restrict_vocab, case_insensitive)
     sections: list[dict] = []

@@ -18,7 +18,7 @@ import numpy as np
 from seqlab.embeddings import _kernels
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import Word2Vec
-from seqlab.errors import ConfigError
+from seqlab.errors import ConfigError, UnknownKeyError
 
 
 def ngrams(word: str, min_n: int, max_n: int) -> list[str]:
@@ -71,7 +71,7 @@ class FastTextKeyedVectors(KeyedVectors):
             return super().get_vector(key, norm)
         rows = ngram_buckets(key, self.min_n, self.max_n, self.bucket)
         if not rows:
-            raise KeyError(f"word {key!r} is not in the vocabulary and has no character "
+            raise UnknownKeyError(f"word {key!r} is not in the vocabulary and has no character "
                            f"{self.min_n}..{self.max_n}-grams")
         vec = np.asarray(self.vectors_ngrams[rows], np.float32).mean(axis=0)
         return vec / max(float(np.linalg.norm(vec)), 1e-30) if norm else vec

@@ -18,23 +18,21 @@ Every file is written to a temporary name and moved into place with ``os.replace
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from seqlab.errors import DataError
+from seqlab.io import atomic_open
 
 MAGIC = b"SEQLABKV"
 ALIGN = 64
 
 
 def _atomic_writer(path: Path):
-    """Open a temporary file beside ``path``; the caller ``os.replace``s it into place."""
+    """:func:`seqlab.io.atomic_open` on ``path``, its folder created first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    return os.fdopen(fd, "wb"), tmp
+    return atomic_open(path, "wb")
 
 
 def write_word2vec(path, keys: list[str], vectors: np.ndarray, binary: bool = False) -> None:
@@ -46,21 +44,14 @@ def write_word2vec(path, keys: list[str], vectors: np.ndarray, binary: bool = Fa
     for key in keys:
         if not key or any(ch.isspace() for ch in key):
             raise DataError(f"word2vec format cannot store the key {key!r} (empty or whitespace)")
-    fh, tmp = _atomic_writer(path)
-    try:
-        with fh:
-            fh.write(f"{len(keys)} {vectors.shape[1]}\n".encode())
-            little = vectors.astype("<f4", copy=False)
-            for key, row in zip(keys, little):
-                if binary:
-                    fh.write(key.encode("utf-8") + b" " + row.tobytes() + b"\n")
-                else:
-                    fh.write((key + " " + " ".join(repr(float(x)) for x in row) + "\n").encode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with _atomic_writer(path) as fh:
+        fh.write(f"{len(keys)} {vectors.shape[1]}\n".encode())
+        little = vectors.astype("<f4", copy=False)
+        for key, row in zip(keys, little):
+            if binary:
+                fh.write(key.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                fh.write((key + " " + " ".join(repr(float(x)) for x in row) + "\n").encode())
 
 
 def _parse_header(line: bytes, path) -> tuple[int, int]:
@@ -149,20 +140,13 @@ def write_native(path, keys: list[str], arrays: dict[str, np.ndarray], meta: dic
         offset += -(-arr.nbytes // ALIGN) * ALIGN
     header = json.dumps({"keys": keys, "arrays": table, "meta": meta}).encode("utf-8")
     start = -(-(len(MAGIC) + 8 + len(header)) // ALIGN) * ALIGN
-    fh, tmp = _atomic_writer(path)
-    try:
-        with fh:
-            fh.write(MAGIC + np.uint64(len(header)).astype("<u8").tobytes() + header)
-            fh.write(b"\0" * (start - fh.tell()))
-            for name, arr in arrays.items():
-                fh.seek(start + table[name]["offset"])
-                fh.write(np.ascontiguousarray(arr).tobytes())
-            fh.truncate(start + offset)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with _atomic_writer(path) as fh:
+        fh.write(MAGIC + np.uint64(len(header)).astype("<u8").tobytes() + header)
+        fh.write(b"\0" * (start - fh.tell()))
+        for name, arr in arrays.items():
+            fh.seek(start + table[name]["offset"])
+            fh.write(np.ascontiguousarray(arr).tobytes())
+        fh.truncate(start + offset)
 
 
 def read_native(path, mmap: str | None = "r"):

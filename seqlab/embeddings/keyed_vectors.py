@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from seqlab.embeddings import formats
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError, UnknownKeyError
 
 Item = str | np.ndarray
 
@@ -68,7 +68,7 @@ class KeyedVectors:
         try:
             return self.key_to_index[key]
         except KeyError:
-            raise KeyError(f"word {key!r} not in vocabulary ({len(self)} words)") from None
+            raise UnknownKeyError(f"word {key!r} not in vocabulary ({len(self)} words)") from None
 
     def get_vector(self, key: str, norm: bool = False) -> np.ndarray:
         """The vector of ``key`` (a copy scaled to unit length if ``norm``)."""
@@ -123,7 +123,7 @@ class KeyedVectors:
         positive = [positive] if isinstance(positive, str | np.ndarray) else list(positive or [])
         negative = [negative] if isinstance(negative, str | np.ndarray) else list(negative or [])
         if not positive and not negative:
-            raise ValueError("most_similar needs at least one positive or negative word")
+            raise ConfigError("most_similar needs at least one positive or negative word")
         exclude = {self.key_to_index[w] for w in positive + negative
                    if isinstance(w, str) and w in self.key_to_index}
         return positive, negative, exclude
@@ -169,7 +169,7 @@ class KeyedVectors:
             return self.most_similar([b, c], [a], topn, restrict_vocab)
         if method == "mul":
             return self.most_similar_cosmul([b, c], [a], topn, restrict_vocab)
-        raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
+        raise ConfigError(f"method must be 'add' or 'mul', got {method!r}")
 
     # ---- evaluation ---------------------------------------------------------------------
     def evaluate_analogies(self, path, restrict_vocab: int = 300_000,

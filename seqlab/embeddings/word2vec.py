@@ -19,10 +19,15 @@ trains and returns ``self``; the vectors are ``model.wv`` (a :class:`KeyedVector
 weights) to one file; ``Word2Vec.load(path)`` reads it back and ``model.train(more_corpus)``
 continues training with the same vocabulary.
 
-Example:
-    >>> from seqlab import Word2Vec, LineCorpus                       # doctest: +SKIP
-    >>> model = Word2Vec(architecture="skipgram", epochs=5).fit(LineCorpus("ptb.train.txt"))
-    >>> model.wv.most_similar("stock", topn=3)                         # doctest: +SKIP
+Example (a toy corpus; a file is ``LineCorpus("ptb.train.txt")``):
+    >>> from seqlab import Word2Vec
+    >>> sentences = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat", "ran"]] * 50
+    >>> model = Word2Vec(vector_size=8, min_count=1, epochs=2, workers=1, seed=1,
+    ...                  progress=False).fit(sentences)
+    >>> model.wv.vectors.shape, sorted(model.wv.index_to_key), model.epochs_trained_
+    ((6, 8), ['a', 'cat', 'dog', 'ran', 'sat', 'the'], 2)
+    >>> len(model.wv.most_similar("cat", topn=3))
+    3
 
 Reference: Mikolov et al., "Efficient Estimation of Word Representations in Vector Space"
 (2013) and "Distributed Representations of Words and Phrases and their Compositionality" (2013).

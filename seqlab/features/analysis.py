@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
 from seqlab.features.stop_words import resolve_stop_words
 from seqlab.features.tokenizers import TOKEN_PATTERN, resolve_tokenizer
 
@@ -92,7 +92,7 @@ def _decode(doc: Any, input: str, encoding: str, decode_error: str) -> Any:
             with open(doc, "rb") as f:
                 doc = f.read()
         except FileNotFoundError:
-            raise FileNotFoundError(f"input='filename': no such file {doc!r}") from None
+            raise MissingFileError(f"input='filename': no such file {doc!r}") from None
     elif input == "file":
         doc = doc.read()
     if isinstance(doc, bytes):

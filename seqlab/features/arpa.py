@@ -26,9 +26,9 @@ from typing import TextIO
 
 import numpy as np
 
-from seqlab.errors import DataError
+from seqlab.errors import DataError, MissingFileError
 from seqlab.features import ngram_counts as nc
-from seqlab.features.atomic import atomic_open
+from seqlab.io import atomic_open, open_text
 
 _COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")
@@ -71,9 +71,9 @@ def read_arpa(path: str | os.PathLike) -> tuple[list[list[tuple[str, ...]]],
                                                  list[np.ndarray], list[np.ndarray]]:
     """Parse an ARPA file: per order the n-grams (word tuples), log10 probs, log10 back-offs."""
     try:
-        f: TextIO = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read ARPA file {path}: {exc.strerror}") from exc
+        f = open_text(path, newline=None)  # the encoding policy (UTF-8 by default)
+    except MissingFileError:
+        raise MissingFileError(f"cannot read ARPA file {path}: no such file") from None
     with f:
         return _parse(f, str(path))
 

@@ -43,11 +43,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, boolean, callable_or, number, one_of
 from seqlab.features.counts import CountVectorizer
 from seqlab.features.stop_words import check_stop_words, resolve_stop_words
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
+from seqlab.io import atomic_open
 
 VARIANTS = ("robertson", "lucene", "atire", "bm25l", "bm25+")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25+": 1.0}  # Lv & Zhai's recommended values
@@ -296,6 +296,8 @@ class BM25(Estimator):
                   "baseline": self.baseline_, "idf": self.idf_, "doc_freq": self.doc_freq_,
                   "doc_len": self.doc_len_, "terms": terms.astype(str),
                   "meta": np.asarray(json.dumps(meta))}
+        if getattr(self, "doc_ids_", None) is not None:  # labels of the documents (line numbers)
+            arrays["doc_ids"] = np.asarray(self.doc_ids_, dtype=np.int64)
         with atomic_open(path) as f:
             np.savez(f, **arrays)
 
@@ -307,7 +309,7 @@ class BM25(Estimator):
             with np.load(path, allow_pickle=False) as z:
                 arrays = {name: z[name] for name in z.files}
             meta = json.loads(str(arrays["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # EOFError: an empty file
             raise DataError(f"{path}: not a seqlab BM25 index ({exc})") from exc
         if meta.get("format") != "seqlab-bm25":
             raise DataError(f"{path}: not a seqlab BM25 index (format {meta.get('format')!r})")
@@ -327,6 +329,7 @@ class BM25(Estimator):
                                      shape=(len(terms), self.n_documents_))
         self.baseline_, self.idf_ = arrays["baseline"], arrays["idf"]
         self.doc_freq_, self.doc_len_ = arrays["doc_freq"], arrays["doc_len"]
+        self.doc_ids_ = arrays.get("doc_ids")
         self._build_dense_rows()
         return self
 

@@ -43,9 +43,9 @@ import numpy as np
 from seqlab.errors import ConfigError, DataError
 from seqlab.features import ngram_counts as nc
 from seqlab.features.arpa import backoff_tables, read_arpa, write_arpa
-from seqlab.features.atomic import atomic_open
 from seqlab.features.base import Estimator, callable_or, number, one_of
 from seqlab.features.tokenizers import TOKENIZERS, resolve_tokenizer
+from seqlab.io import atomic_open
 
 SMOOTHINGS = ("mle", "add-k", "kneser-ney", "modified-kneser-ney")
 LOG10 = math.log(10.0)
@@ -396,7 +396,7 @@ class NgramLM(Estimator):
             with np.load(path, allow_pickle=False) as z:
                 arrays = {name: z[name] for name in z.files}
             meta = json.loads(str(arrays["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # EOFError: an empty file
             raise DataError(f"{path}: not a seqlab n-gram model ({exc})") from exc
         if meta.get("format") != "seqlab-ngram":
             raise DataError(f"{path}: not a seqlab n-gram model")

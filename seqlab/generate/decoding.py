@@ -12,6 +12,26 @@ The prompt (at least one id) is read once with ``model(prompt)``; then each new 
   hypotheses are ranked by log p(y) / len(y) ** length_penalty (0: raw log-probability,
   1: per-token average).
 - :func:`score`: log p(sentence) and each token's surprisal -log2 p(x_t | x_<t).
+
+``suppress`` (greedy, sample, beam search): token ids never generated, their logits set to
+-inf before any choice (the command line passes the special tokens other than ``<eos>``:
+``<pad>``, ``<unk>``, ``<bos>`` are not text).
+
+Example (a toy model whose next-token logits ignore the input and favour id 0):
+    >>> class Fixed(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.logits = torch.nn.Parameter(torch.tensor([3.0, 2.0, 1.0]))
+    ...     def forward(self, ids):
+    ...         return self.logits.expand(*ids.shape, 3), None
+    ...     def step(self, token, state):
+    ...         return self.logits.expand(token.shape[0], 3), None
+    >>> greedy(Fixed(), [1], 3)
+    [0, 0, 0]
+    >>> greedy(Fixed(), [1], 3, suppress=[0])
+    [1, 1, 1]
+    >>> sorted(set(sample(Fixed(), [1], 50, temperature=5.0, seed=0, suppress=[0, 1])))
+    [2]
 """
 
 from __future__ import annotations
@@ -42,6 +62,20 @@ def _device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def _suppressed(logits: torch.Tensor, suppress: Sequence[int] | None) -> torch.Tensor:
+    """``logits`` with the ``suppress`` ids set to -inf (an error if that leaves none)."""
+    if not suppress:
+        return logits
+    ids = sorted(set(int(i) for i in suppress))
+    if ids[0] < 0 or ids[-1] >= logits.shape[-1]:
+        raise ConfigError(f"suppress ids must be in [0, {logits.shape[-1]}), got {ids}")
+    if len(ids) == logits.shape[-1]:
+        raise ConfigError("suppress names every token: nothing is left to generate")
+    logits = logits.clone()
+    logits[..., ids] = -math.inf
+    return logits
+
+
 @torch.no_grad()
 def _prime(model: torch.nn.Module, prompt: Sequence[int]) -> tuple[torch.Tensor, Any]:
     """Read the prompt; return the logits for the next token (1, V) and the state."""
@@ -59,14 +93,14 @@ def _select(state: Any, index: torch.Tensor) -> Any:
 
 @torch.no_grad()
 def greedy(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: int,
-           eos_id: int | None = None) -> list[int]:
+           eos_id: int | None = None, suppress: Sequence[int] | None = None) -> list[int]:
     """The most likely next token, repeatedly; stops after ``eos_id`` (included) if given."""
     _check_length(max_new_tokens)
     model.eval()
     logits, state = _prime(model, prompt)
     out: list[int] = []
     for _ in range(max_new_tokens):
-        token = logits.argmax(dim=-1)  # (1,)
+        token = _suppressed(logits, suppress).argmax(dim=-1)  # (1,)
         out.append(int(token))
         if eos_id is not None and out[-1] == eos_id:
             break
@@ -101,7 +135,8 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
 @torch.no_grad()
 def sample(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: int,
            temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-           seed: int | None = None, eos_id: int | None = None) -> list[int]:
+           seed: int | None = None, eos_id: int | None = None,
+           suppress: Sequence[int] | None = None) -> list[int]:
     """Draw tokens from the (filtered) next-token distribution; same ``seed``, same tokens."""
     _check_length(max_new_tokens)
     filter_logits(torch.zeros(1, 1), temperature, top_k, top_p)  # validate before any work
@@ -114,7 +149,8 @@ def sample(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: int,
     logits, state = _prime(model, prompt)
     out: list[int] = []
     for _ in range(max_new_tokens):
-        probs = filter_logits(logits, temperature, top_k, top_p).softmax(dim=-1)
+        probs = filter_logits(_suppressed(logits, suppress), temperature, top_k,
+                              top_p).softmax(dim=-1)
         token = torch.multinomial(probs, 1, generator=generator)[:, 0]  # (1,)
         out.append(int(token))
         if eos_id is not None and out[-1] == eos_id:
@@ -133,7 +169,8 @@ class Hypothesis:
 @torch.no_grad()
 def beam_search(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: int,
                 beam_size: int = 4, length_penalty: float = 1.0,
-                eos_id: int | None = None) -> list[Hypothesis]:
+                eos_id: int | None = None,
+                suppress: Sequence[int] | None = None) -> list[Hypothesis]:
     """Beam search; returns up to ``beam_size`` hypotheses, best first.
 
     A hypothesis ends at ``eos_id`` (included) or after ``max_new_tokens``; its score is
@@ -153,7 +190,7 @@ def beam_search(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: i
     alive: list[tuple[list[int], float]] = [([], 0.0)]
     finished: list[Hypothesis] = []
     for _ in range(max_new_tokens):
-        log_probs = logits.float().log_softmax(dim=-1)  # (beams, V)
+        log_probs = _suppressed(logits.float(), suppress).log_softmax(dim=-1)  # (beams, V)
         totals = torch.tensor([lp for _, lp in alive], device=log_probs.device)[:, None]
         flat = (totals + log_probs).reshape(-1)
         top = torch.topk(flat, min(flat.numel(), 2 * beam_size))
@@ -211,12 +248,17 @@ def score(model: torch.nn.Module, tokens: Sequence[int], context: Sequence[int])
     return Score(list(tokens), float(picked.sum()), (-picked / math.log(2)).tolist())
 
 
-def encode_prompt(text: str, vocab: Any, tokenizer: Any) -> list[int]:
-    """Tokenize and encode ``text``; a DataError names any token the vocabulary lacks."""
+def encode_prompt(text: str, vocab: Any, tokenizer: Any, what: str = "prompt") -> list[int]:
+    """Tokenize and encode ``text``; a DataError names any token the vocabulary lacks
+    (``what``: the text's name in that message, e.g. ``"sentence"`` when scoring)."""
     tokens = tokenizer.tokenize(text)
     unknown = [t for t in tokens if t not in vocab]
     if unknown:
         shown = ", ".join(repr(t) for t in dict.fromkeys(unknown))
-        raise DataError(f"prompt holds tokens that are not in the model's vocabulary: {shown} "
-                        f"(vocabulary of {len(vocab)} tokens; in PTB, rare words are '<unk>')")
+        unk_id = getattr(vocab, "unk_id", None)
+        unk = "" if unk_id is None else (
+            f"; words the training text lacked or had too rarely read as "
+            f"{vocab.decode([unk_id])[0]!r}, which you may write instead")
+        raise DataError(f"{what} holds tokens that are not in the model's vocabulary: {shown} "
+                        f"(the model knows {len(vocab)} tokens{unk})")
     return vocab.encode(tokens)

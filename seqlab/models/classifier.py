@@ -248,35 +248,6 @@ def calibrate_temperature(model: ClassifierHead, batches: Any) -> float:
     return tau
 
 
-def load_pretrained(source: Any) -> Any:
-    """A :class:`KeyedVectors` from itself, a word2vec text/binary file or a seqlab file."""
-    from seqlab.embeddings.keyed_vectors import KeyedVectors
-
-    if isinstance(source, KeyedVectors):
-        return source
-    path = str(source)
-    if path.endswith((".txt", ".vec")):
-        return KeyedVectors.load_word2vec_format(path)
-    if path.endswith(".bin"):
-        return KeyedVectors.load_word2vec_format(path, binary=True)
-    return KeyedVectors.load(path)
-
-
-def copy_pretrained(embedding: nn.Embedding, tokens: list[str], vectors: Any) -> int:
-    """Rows of ``tokens`` found in ``vectors`` are set to them; returns how many were found."""
-    if vectors.vector_size != embedding.embedding_dim:
-        raise ConfigError(f"the pretrained vectors have {vectors.vector_size} dimensions; set "
-                          f"model.embedding_dim to it (it is {embedding.embedding_dim})")
-    found = 0
-    with torch.no_grad():
-        for i, token in enumerate(tokens):
-            if i and token in vectors:  # row 0 is <pad>
-                embedding.weight[i] = torch.as_tensor(vectors.get_vector(token),
-                                                      dtype=embedding.weight.dtype)
-                found += 1
-    return found
-
-
 @dataclass
 class ClassifierConfig:
     """The recurrent classifier's shape (see the module docstring)."""
@@ -378,6 +349,8 @@ class RecurrentClassifier(ClassifierHead):
         if source is not None and source != "" and "pretrained_found" not in assets:
             if not assets.get("vocab"):
                 raise ConfigError("pretrained vectors need the vocabulary in the assets")
+            from seqlab.embeddings.pretrained import copy_pretrained, load_pretrained
+
             found = copy_pretrained(model.embedding, assets["vocab"]["tokens"],
                                     load_pretrained(source))
             model._assets["pretrained_found"] = found

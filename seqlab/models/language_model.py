@@ -131,7 +131,7 @@ class LanguageModel(TaskModel):
     ) -> None:
         super().__init__()
         if not isinstance(vocab_size, int) or vocab_size <= 0:
-            raise DataError(f"vocab_size must be an int > 0, got {vocab_size!r}")
+            raise ConfigError(f"vocab_size must be an int > 0, got {vocab_size!r}")
         self.config = LanguageModelConfig(
             cell=cell, embedding_dim=embedding_dim, hidden_size=hidden_size,
             num_layers=num_layers, dropout=dropout, tie_weights=tie_weights, backend=backend,

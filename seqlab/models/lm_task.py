@@ -9,13 +9,15 @@ exactly the single-process batch.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from seqlab.config import check
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import ConfigError, DataError, MissingFileError
+from seqlab.io import DEFAULT_POLICY, current_policy, file_sha256, text_policy
 
 
 @dataclass
@@ -24,7 +26,9 @@ class LMDataConfig:
 
     HELP: ClassVar[dict[str, str]] = {
         "dataset": "registry name (ptb, ptb-char, wikitext-2, tinyshakespeare, "
-                   "chinese-poetry)", "data": "any text file instead (split 90/5/5 by lines)",
+                   "chinese-poetry)",
+        "data": "any text file instead (split 90/5/5 by lines; recorded as an absolute path, "
+                "and the dataset as '')",
         "tokenizer": "word, char, whitespace, jieba, bpe ('': the dataset's own)",
         "min_freq": "drop rarer tokens to <unk>", "max_size": "vocabulary cap (0: none)",
         "batch_size": "training rows B (the global batch under multi-process training)",
@@ -53,6 +57,9 @@ class LMDataConfig:
             value = getattr(self, name)
             check(isinstance(value, int) and value > 0, f"data.{name}", "an int > 0", value)
         check(self.max_size >= 0, "data.max_size", ">= 0 (0 = no limit)", self.max_size)
+        if self.data:  # a file: recorded absolute (eval from elsewhere), and the only source
+            self.data = str(Path(self.data).expanduser().absolute())
+            self.dataset = ""
 
 
 class ShardedStream:
@@ -79,10 +86,12 @@ class LMData:
     """The prepared splits of one corpus and the batches the fit loop reads."""
 
     def __init__(self, cfg: Any, splits: dict[str, Any], vocab: Any, tokenizer: Any,
-                 char_level: bool) -> None:
+                 char_level: bool, data_sha256: str | None = None) -> None:
         self.cfg, self.splits, self.vocab, self.tokenizer = cfg, splits, vocab, tokenizer
         self.assets = {"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(),
                        "char_level": char_level}
+        if data_sha256:  # the training file's content, checked when a checkpoint reads it again
+            self.assets["data_sha256"] = data_sha256
 
     def describe(self) -> str:
         return (f"vocab {len(self.vocab)} | train tokens {len(self.splits['train'])}"
@@ -120,18 +129,41 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
     from seqlab.text.tokenize import Tokenizer
     from seqlab.text.vocab import Vocab
 
-    source = data or cfg.data.data or cfg.data.dataset
-    if (data or cfg.data.data) and not Path(source).exists():
-        raise DataError(f"--data file not found: {source}")
+    source: Any = data or cfg.data.data or cfg.data.dataset
+    if data:
+        if not Path(data).is_file():
+            raise MissingFileError(f"--data file not found: {data}")
+        source = {"test": str(Path(data).absolute())}  # scored whole: its only split, "test"
+    digest = None
+    if not data and cfg.data.data:
+        recorded = (assets or {}).get("data_sha256")
+        known = f" (sha256 {recorded[:12]}...)" if recorded else ""
+        if not Path(source).is_file():
+            raise MissingFileError(
+                f"the training text {source}{known} is not there any more (moved or deleted): put "
+                "it (or a copy) back there to score its own splits, or pass --data FILE to score "
+                "a whole file")
+        digest = file_sha256(source)
+        if recorded and digest != recorded:
+            raise DataError(
+                f"the training text {source} changed since training (sha256 {digest[:12]}..., "
+                f"trained on {recorded[:12]}...): its splits are not the ones trained on; put "
+                "the original back, or pass --data FILE to score a whole file")
     assets = assets or {}
     tokenizer = (Tokenizer.from_dict(assets["tokenizer"]) if assets.get("tokenizer")
                  else cfg.data.tokenizer or None)
     vocab = Vocab.from_dict(assets["vocab"]) if assets.get("vocab") else None
-    prepared = prepare(source, cfg.data.cache_dir or None, tokenizer=tokenizer, vocab=vocab,
-                       min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
+    policy, saved = current_policy(), assets.get("text_policy")
+    reread = (not data and saved and policy == DEFAULT_POLICY)  # the training's own decoding
+    with text_policy(*saved) if reread else contextlib.nullcontext():
+        prepared = prepare(source, cfg.data.cache_dir or None, tokenizer=tokenizer, vocab=vocab,
+                           min_freq=cfg.data.min_freq, max_size=cfg.data.max_size or None)
     splits = {name: prepared.ids(name) for name in prepared.splits}
-    char_level = prepared.tokenizer.name == "char" or source == "ptb-char"
-    return LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level)
+    char_level = prepared.tokenizer.name == "char" or cfg.data.dataset == "ptb-char"
+    out = LMData(cfg, splits, prepared.vocab, prepared.tokenizer, char_level, digest)
+    if digest and policy != DEFAULT_POLICY:  # a training file read as --encoding/--errors said
+        out.assets["text_policy"] = list(policy)
+    return out
 
 
 # ---------------------------------------------------------------------------------- presets

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab.config import RunConfig, TrainConfig
-from seqlab.errors import CheckpointError, ConfigError
+from seqlab.errors import CheckpointError, ConfigError, SeqlabError
 
 
 def _resolve(spec: str) -> Any:
@@ -168,6 +168,13 @@ def build_model(ckpt: Any, **overrides: Any):
     model_cfg = cfg.model
     if overrides:
         model_cfg = type(model_cfg)(**{**model_cfg.__dict__, **overrides})
-    model = spec.model_class().from_config(model_cfg, ckpt.assets)
+    try:
+        model = spec.model_class().from_config(model_cfg, ckpt.assets)
+    except SeqlabError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        raise CheckpointError(f"checkpoint {ckpt.path} holds assets (vocabularies, label sets) "
+                              f"its model cannot use ({type(exc).__name__}: {exc}); was its "
+                              "metadata edited?") from None
     ckpt.load_weights(model)
     return model

@@ -30,6 +30,7 @@ import torch
 
 from seqlab.config import RunConfig
 from seqlab.errors import CheckpointError
+from seqlab.io import atomic_write_json, atomic_write_text, read_lines
 from seqlab.tasks.registry import get_task
 from seqlab.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
 from seqlab.train.distributed import setup, teardown
@@ -48,15 +49,13 @@ def _trim_metrics(path: Path, step: int) -> None:
     """On resume, drop records logged after the checkpoint (they will be logged again)."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines()
+    kept = [line for line in read_lines(path, "utf-8", "strict")
             if line and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in kept))
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=1))
-    tmp.replace(path)
+    atomic_write_json(path, value, indent=1)
 
 
 def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,

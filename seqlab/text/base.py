@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from seqlab.errors import DataError
+from seqlab.io import atomic_write_json, read_json
 
 __all__ = ["Encoding", "Tokenizer", "SPECIAL_TOKENS", "PAD_TOKEN", "UNK_TOKEN", "BOS_TOKEN",
            "EOS_TOKEN"]
@@ -101,12 +101,12 @@ class Tokenizer:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``to_dict()`` as one JSON file, atomically (tmp file + ``os.replace``)."""
-        return _atomic_write_json(Path(path), self.to_dict())
+        return atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Tokenizer:
         """Read a file written by ``save``; a missing or corrupt file is a ``DataError``."""
-        return cls.from_dict(_read_json(Path(path), "tokenizer"))
+        return cls.from_dict(read_json(path, "tokenizer"))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tokenizer) and self.to_dict() == other.to_dict()
@@ -123,34 +123,3 @@ def _check_text(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return text
-
-
-def _atomic_write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _file_mode() -> int:
-    """0o666 minus the process umask: what ``open(path, "w")`` would give (mkstemp gives 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise DataError(f"{what} file {str(path)!r} does not exist")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} file {str(path)!r} is corrupt (not valid JSON): {exc}") from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import ConfigError, DataError, NotFittedError
+from seqlab.io import open_text
 from seqlab.text.base import SPECIAL_TOKENS, Encoding, Tokenizer, _check_text
 
 __all__ = ["BPETokenizer"]
@@ -140,8 +140,7 @@ def _iter_texts(items: Any, seen: list[int]) -> Iterator[str]:
             path = Path(item)
             if not path.is_file():
                 raise DataError(f"BPE training file {str(path)!r} does not exist")
-            opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rt", encoding="utf-8") as handle:
+            with open_text(path) as handle:
                 for line in handle:
                     if line.strip():
                         seen[0] += 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from seqlab.errors import ConfigError
+
 __all__ = ["nfkc", "lowercase", "strip_accents", "normalize"]
 
 
@@ -39,7 +41,7 @@ def normalize(text: str, *, form: str | None = None, lower: bool = False,
     """
     if form is not None:
         if form not in ("NFC", "NFKC", "NFD", "NFKD"):
-            raise ValueError(f"form must be one of NFC, NFKC, NFD, NFKD or None, got {form!r}")
+            raise ConfigError(f"form must be one of NFC, NFKC, NFD, NFKD or None, got {form!r}")
         text = unicodedata.normalize(form, text)
     if not accents:
         text = strip_accents(text)

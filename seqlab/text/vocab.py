@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import SPECIAL_TOKENS, _atomic_write_json, _read_json
+from seqlab.io import atomic_write_json, read_json
+from seqlab.text.base import SPECIAL_TOKENS
 
 __all__ = ["Vocab", "IdOutOfRangeError", "PAD", "UNK", "BOS", "EOS"]
 
@@ -187,14 +188,14 @@ class Vocab:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``to_dict()`` as JSON, atomically (tmp file + ``os.replace``)."""
-        return _atomic_write_json(Path(path), self.to_dict())
+        return atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file written by :meth:`save`; missing or corrupt files are a ``DataError``."""
         path = Path(path)
         try:
-            return cls.from_dict(_read_json(path, "vocab"))
+            return cls.from_dict(read_json(path, "vocab"))
         except DataError as exc:
             if str(path) in str(exc):
                 raise

@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from seqlab.errors import CheckpointError, ConfigError
+from seqlab.io import atomic_write_bytes
 
 FORMAT = "seqlab-checkpoint/2"
 FORMAT_V1 = "seqlab-checkpoint/1"
@@ -163,18 +163,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, task: st
     meta["sha256"] = _digest(tensors, meta)
     blob = st_save(tensors, metadata={"seqlab": json.dumps(meta)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write_bytes(path, blob, fsync=True)
 
 
 @dataclass

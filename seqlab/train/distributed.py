@@ -88,12 +88,32 @@ class Dist:
 SINGLE = Dist()
 
 
+def check_device(device: str) -> None:
+    """A ``ConfigError`` saying why ``device`` cannot be used here, and what to do."""
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        if torch.version.cuda is None:
+            raise ConfigError(f"--device {device}: this PyTorch ({torch.__version__}) is built "
+                              "without CUDA; install a CUDA build (see "
+                              "https://pytorch.org/get-started/locally/) or use --device cpu")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: PyTorch has CUDA but sees no GPU (driver "
+                              "missing or CUDA_VISIBLE_DEVICES empty); use --device cpu")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} GPU(s) "
+                              "are visible (cuda:0 ...)")
+    elif kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {device}: MPS (Apple GPUs) is not available here; use "
+                          "--device cpu")
+
+
 def setup(device: str = "cpu") -> tuple[Dist, str]:
     """Join the torchrun group if there is one; return it and the device this rank uses.
 
     On CUDA each rank takes ``cuda:LOCAL_RANK``. Calling it again in the same process reuses the
-    group.
+    group. An unusable device is a ``ConfigError`` (:func:`check_device`).
     """
+    check_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if world <= 1:
         return SINGLE, device

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from seqlab.errors import DataError
+
 # figures where larger is better; every other name is minimised (loss, ppl, bpc, mse, smape)
 MAXIMISED = frozenset({"accuracy", "acc", "f1", "precision", "recall", "bleu", "chrf",
                        "exact_match", "macro_f1", "micro_f1"})
@@ -25,7 +27,7 @@ def metric_direction(name: str) -> str:
 def perplexity(nll_sum: float, count: int) -> float:
     """exp(nll_sum / count); ``count`` must be > 0."""
     if count <= 0:
-        raise ValueError(f"count must be > 0 to compute perplexity, got {count}")
+        raise DataError(f"count must be > 0 to compute perplexity, got {count}")
     mean = nll_sum / count
     return math.exp(mean) if mean < 700 else math.inf
 
@@ -33,7 +35,7 @@ def perplexity(nll_sum: float, count: int) -> float:
 def bits_per_token(nll_sum: float, count: int) -> float:
     """Mean negative log2-likelihood (bits per character for a character model)."""
     if count <= 0:
-        raise ValueError(f"count must be > 0 to compute bits per token, got {count}")
+        raise DataError(f"count must be > 0 to compute bits per token, got {count}")
     return nll_sum / count / math.log(2)
 
 
@@ -78,10 +80,9 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import os
-    import tempfile
-
     import matplotlib.pyplot as plt
+
+    from seqlab.io import atomic_open
 
     steps = [h["step"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -103,9 +104,8 @@ def plot_curve(history: list[dict], path, unit: str = "ppl") -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, dpi=100, format="png")
+    finally:
+        plt.close(fig)

@@ -27,23 +27,6 @@ def write_corpus(path: Path, lines: int = 400, seed: int = 0) -> Path:
     return path
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("SEQLAB_OFFLINE", "1")
-    monkeypatch.chdir(tmp_path)
-    write_corpus(tmp_path / "tiny.txt")
-    return tmp_path
-
-
-@pytest.fixture
-def trained(workdir):
-    argv = ["train", "lm", "--data", "tiny.txt", *TINY, "--epochs", "1", "--out-dir", "run",
-            "--optimizer", "adam", "--lr", "0.01"]
-    assert main(argv) == 0
-    return workdir / "run" / "best.safetensors"
-
-
 def run_cli(argv, capsys):
     code = main(argv)
     captured = capsys.readouterr()
@@ -131,8 +114,10 @@ def test_unknown_dataset_and_missing_file(workdir, capsys):
 
 def test_bad_generation_options(trained, capsys):
     for argv, match in [
-        (["--strategy", "sample", "--temperature", "0"], "temperature must be a finite number > 0"),
-        (["--strategy", "sample", "--top-p", "1.5"], r"top_p must be in (0, 1]"),
+        (["--strategy", "sample", "--temperature", "0"],
+         "--temperature must be a finite number > 0"),
+        (["--strategy", "sample", "--top-p", "1.5"], r"--top-p must be in (0, 1]"),  # flags
+        (["--strategy", "beam", "--beam-size", "0"], "--beam-size must be an int >= 1"),
         (["--prompt", "the zebra"], "not in the model's vocabulary: 'zebra'"),
     ]:
         code, _, err = run_cli(["generate", str(trained), *argv], capsys)

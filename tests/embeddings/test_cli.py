@@ -53,4 +53,4 @@ def test_save_model_and_resume(clusters, tmp_path, capsys):
     assert main(["embed", "train", *common, "--resume", str(out), "--output", str(out)]) == 1
     assert "not a seqlab native" in capsys.readouterr().err
     assert main(["embed", "train", *common]) == 1
-    assert "--output and/or --save-model is required" in capsys.readouterr().err
+    assert "--out and/or --save-model is required" in capsys.readouterr().err

@@ -19,19 +19,62 @@ def test_bm25_index_and_search(tmp_path, capsys):
     index = tmp_path / "docs.npz"
     assert main(["bm25", "index", str(corpus), "--out", str(index), "--variant", "bm25+",
                  "--k1", "1.2"]) == 0
-    assert "indexed 5 documents" in capsys.readouterr().out
+    assert "indexed 4 documents" in capsys.readouterr().out  # the blank line is no document
     assert main(["bm25", "search", str(index), "stocks", "cat mat", "-k", "2",
                  "--corpus", str(corpus)]) == 0
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
-    expected = BM25(variant="bm25+", k1=1.2).fit(DOCS).search(["stocks", "cat mat"], k=2)
-    assert [int(f[2]) for f in lines] == expected[0].ravel().tolist()
+    kept = [i for i, d in enumerate(DOCS) if d]  # documents keep their line numbers
+    expected = BM25(variant="bm25+", k1=1.2).fit([DOCS[i] for i in kept]).search(
+        ["stocks", "cat mat"], k=2)
+    assert [int(f[2]) for f in lines] == [kept[i] for i in expected[0].ravel()]
     assert lines[2][4] == "the cat sat on the mat"
+    assert all(f[4] == DOCS[int(f[2])] for f in lines)
     assert main(["bm25", "search", str(index), "x", "-k", "9"]) == 1
-    assert "k must be an int in [1, 5]" in capsys.readouterr().err
-    assert main(["bm25", "search", str(index), "cat"]) == 0  # default k: all 5 documents
-    assert len(capsys.readouterr().out.splitlines()) == 5
+    assert "k must be an int in [1, 4]" in capsys.readouterr().err
+    assert main(["bm25", "search", str(index), "cat"]) == 0  # default k: all 4 documents
+    assert len(capsys.readouterr().out.splitlines()) == 4
     assert main(["bm25", "search", str(index)]) == 1
     assert "at least one query" in capsys.readouterr().err
+
+
+def test_bm25_blank_lines_do_not_fill_the_top_k(tmp_path, capsys):
+    """Defect 9: blank lines were empty documents, ranked among the hits with score 0."""
+    corpus = tmp_path / "docs.txt"
+    corpus.write_text("stocks fell\n\n\n\nthe cat sat\n\na dog ran\n\n")
+    index = tmp_path / "docs.npz"
+    assert main(["bm25", "index", str(corpus), "-o", str(index)]) == 0
+    capsys.readouterr()
+    assert main(["bm25", "search", str(index), "stocks"]) == 0
+    hits = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [int(h[2]) for h in hits] == [0, 4, 6]  # line numbers; no blank line among them
+    assert float(hits[0][3]) > 0
+
+
+def test_bm25_and_ngram_dry_runs_write_nothing(tmp_path, capsys):
+    """Defect 8: the README says every command takes --dry-run; bm25 and ngram refused it."""
+    corpus = tmp_path / "docs.txt"
+    corpus.write_text("ab bc cd\nab bc de\nbc cd ab\n")
+    assert main(["bm25", "index", str(corpus), "--out", str(tmp_path / "i.npz"),
+                 "--dry-run"]) == 0
+    assert main(["ngram", "train", str(corpus), "--order", "2", "--smoothing", "add-k",
+                 "--out", str(tmp_path / "m.npz"), "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs.txt"]
+    assert main(["ngram", "train", str(corpus), "--order", "2", "--smoothing", "add-k",
+                 "--output", str(tmp_path / "m.npz")]) == 0  # the other spelling, an alias
+    assert main(["ngram", "eval", str(tmp_path / "m.npz"), str(corpus), "--dry-run"]) == 0
+    assert main(["ngram", "generate", str(tmp_path / "m.npz"), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out[-1].split()) <= 1  # one sample of at most one word
+
+
+def test_ngram_hints_name_flags(tmp_path, capsys):
+    """Defect 9: the hint named the Python keyword discount_fallback= on the command line."""
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("a b\n")
+    assert main(["ngram", "train", str(corpus), "--out", str(tmp_path / "m.arpa")]) == 1
+    err = capsys.readouterr().err
+    assert "--discount-fallback D1 D2 D3" in err and "discount_fallback=" not in err
 
 
 @pytest.mark.parametrize("suffix", [".arpa", ".npz"])

@@ -80,7 +80,7 @@ def test_bad_tokens_are_named(tokens, match):
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(DataError, match="vocab_size must be an int > 0, got 0"):
+    with pytest.raises(ConfigError, match="vocab_size must be an int > 0, got 0"):
         LanguageModel(0)
     with pytest.raises(ConfigError, match="model.cell must be one of"):
         LanguageModel(5, cell="transformer")
