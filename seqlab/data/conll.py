@@ -170,15 +170,16 @@ def load_tagged(source: str | os.PathLike, split: str = "train", *, column: str 
     from seqlab.data.sources import DATASETS, dataset_path
 
     if isinstance(source, str) and source in DATASETS:
+        if source not in ("conll2003", "ud-english-ewt"):
+            raise DataError(f"dataset {source!r} is not a tagged corpus; tagged registry "
+                            "datasets: conll2003, ud-english-ewt")
         path = dataset_path(source, split)
         if source == "conll2003":
             return read_conll2003(path, column or "ner", scheme or "IOB1")
         if source == "ud-english-ewt":
             if scheme is not None:
                 raise ConfigError("ud-english-ewt has POS tags: no tag scheme to convert")
-            return read_conllu(path, column or "upos")
-        raise DataError(f"dataset {source!r} is not a tagged corpus; tagged registry datasets: "
-                        "conll2003, ud-english-ewt")
+        return read_conllu(path, column or "upos")
     path = Path(source)
     if path.name.endswith((".conllu", ".conllu.gz")):
         return read_conllu(path, column or "upos")

@@ -18,10 +18,11 @@ are read as strings (the label vocabulary is sorted, saved in the checkpoint), a
 only outside training is an error naming it. Multi-label files hold ``data.label_sep``-joined
 label sets.
 
-Batches are dicts ``{"tokens": (B, T) long, 0-padded, "lengths": (B,), "labels": (B,) long
-or (B, C) 0/1 float}``. Training batches are drawn from a per-epoch seeded shuffle, sorted by
-length inside pools of 50 batches (less padding), the batches then shuffled; with ``world > 1``
-torch's ``DistributedSampler`` deals each process ``batch_size / world`` texts of each batch.
+Batches (:class:`seqlab.data.bucketing.LengthBatches`) are dicts ``{"tokens": (B, T) long,
+0-padded, "lengths": (B,), "labels": (B,) long or (B, C) 0/1 float}``. Training batches are
+drawn from a per-epoch seeded shuffle, sorted by length inside pools of 50 batches (less
+padding), the batches then shuffled; with ``world > 1`` torch's ``DistributedSampler`` deals
+each process ``batch_size / world`` texts of each batch.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import torch
 
 from seqlab.config import check
 from seqlab.data.labelled import FORMATS, read_labelled
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import DataError
 
 TRAIN_SETS = ("sentences", "glue")
 SST2_LABELS = {"0": "negative", "1": "positive"}
@@ -194,63 +195,16 @@ def collate(ids: Sequence[np.ndarray], labels: Sequence[Any], n_classes: int,
     return {"tokens": tokens, "lengths": lengths, "labels": y}
 
 
-class Batches:
-    """Re-iterable batches of one split (see the module docstring for the order)."""
+def example_batches(ex: Examples, batch_size: int, n_classes: int, multi: bool, *, train: bool,
+                    seed: int = 0, rank: int = 0, world: int = 1):
+    """Re-iterable padded batches of ``ex`` (a :class:`~seqlab.data.bucketing.LengthBatches`)."""
+    from seqlab.data.bucketing import LengthBatches
 
-    def __init__(self, examples: Examples, batch_size: int, n_classes: int, multi: bool, *,
-                 train: bool, seed: int = 0, rank: int = 0, world: int = 1) -> None:
-        self.examples, self.batch_size, self.n_classes, self.multi = (
-            examples, batch_size, n_classes, multi)
-        self.train, self.seed, self.rank, self.world, self.epoch = train, seed, rank, world, 0
-        self.sharded = world > 1 and not train
-        if train and world > 1 and batch_size % world:
-            raise ConfigError(f"batch size {batch_size} cannot be split evenly over {world} "
-                              f"processes: choose a multiple of {world}")
+    def batch(idx: list[int]) -> dict[str, torch.Tensor]:
+        return collate([ex.ids[i] for i in idx], [ex.labels[i] for i in idx], n_classes, multi)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _order(self) -> list[list[int]]:
-        n = len(self.examples)
-        lengths = np.array([len(x) for x in self.examples.ids])
-        if not self.train:
-            mine = np.arange(n)[self.rank::self.world]
-            mine = mine[np.argsort(lengths[mine], kind="stable")]
-            return [mine[i:i + self.batch_size].tolist()
-                    for i in range(0, len(mine), self.batch_size)]
-        rng = np.random.default_rng([self.seed, self.epoch])
-        if self.world > 1:
-            from torch.utils.data import DistributedSampler
-
-            sampler = DistributedSampler(range(n), num_replicas=self.world, rank=self.rank,
-                                         shuffle=True, seed=self.seed)
-            sampler.set_epoch(self.epoch)
-            perm, size = np.array(list(sampler)), self.batch_size // self.world
-        else:
-            perm, size = rng.permutation(n), self.batch_size
-        pool = 50 * size
-        batches = []
-        for start in range(0, len(perm), pool):
-            chunk = perm[start:start + pool]
-            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + size].tolist() for i in range(0, len(chunk), size)]
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    def __len__(self) -> int:
-        n = len(self.examples)
-        if not self.train:
-            mine = len(range(self.rank, n, self.world))
-            return -(-mine // self.batch_size)
-        per = -(-n // self.world) if self.world > 1 else n
-        size = self.batch_size // self.world if self.world > 1 else self.batch_size
-        pool = 50 * size
-        return sum(-(-min(pool, per - s) // size) for s in range(0, per, pool))
-
-    def __iter__(self):
-        ex = self.examples
-        for idx in self._order():
-            yield collate([ex.ids[i] for i in idx], [ex.labels[i] for i in idx],
-                          self.n_classes, self.multi)
+    return LengthBatches([len(x) for x in ex.ids], batch_size, batch, train=train, seed=seed,
+                         rank=rank, world=world)
 
 
 class ClassifierData:
@@ -270,9 +224,9 @@ class ClassifierData:
             raise DataError(f"the data has no {split!r} split (it has {sorted(self.splits)})")
         d = self.cfg.data
         train = purpose == "train"
-        return Batches(self.splits[split], d.batch_size if train else d.eval_batch_size,
-                       len(self.assets["labels"]), bool(self.assets.get("multi_label")),
-                       train=train, seed=self.cfg.train.seed, rank=rank, world=world)
+        return example_batches(self.splits[split], d.batch_size if train else d.eval_batch_size,
+                               len(self.assets["labels"]), bool(self.assets.get("multi_label")),
+                               train=train, seed=self.cfg.train.seed, rank=rank, world=world)
 
 
 def _sources(d: ClassifierDataConfig, data: str | None) -> tuple[dict[str, tuple], str]:

@@ -134,10 +134,10 @@ class TextClassifier:
     def fit(self, X: Sequence[str], y: Sequence[Any]) -> TextClassifier:
         """Train on texts ``X`` and their labels ``y`` (lists of labels when multi_label)."""
         from seqlab.models.classifier_task import (
-            Batches,
             Examples,
             TextEncoder,
             build_assets,
+            example_batches,
             label_ids,
         )
         from seqlab.tasks.runner import seed_everything
@@ -169,9 +169,9 @@ class TextClassifier:
             return Examples(encoder.encode([X[i] for i in rows], where),
                             label_ids([y[i] for i in rows], assets["labels"], multi, ",", where))
 
-        train_batches = Batches(examples(train_idx), self.batch_size, n_classes, multi,
+        train_batches = example_batches(examples(train_idx), self.batch_size, n_classes, multi,
                                 train=True, seed=self.seed)
-        valid_batches = (Batches(examples(valid_idx), 256, n_classes, multi, train=False)
+        valid_batches = (example_batches(examples(valid_idx), 256, n_classes, multi, train=False)
                          if n_valid else [])
         cls = task.model_class()
         if self.model == "recurrent" and self.embeddings is not None:
@@ -251,7 +251,7 @@ class TextClassifier:
         becomes softmax(scores / tau) with tau minimising their NLL; ``predict`` is unchanged.
         The fitted ``temperature_`` is saved with the model."""
         from seqlab.models.classifier import calibrate_temperature
-        from seqlab.models.classifier_task import Batches, Examples, label_ids
+        from seqlab.models.classifier_task import Examples, example_batches, label_ids
 
         self._check_fitted()
         X, y = _texts(X, "X"), list(y)
@@ -261,7 +261,7 @@ class TextClassifier:
         ex = Examples(self._encoder.encode(X, where),
                       label_ids(y, list(self.classes_), self.model_.multi_label, ",", where))
         self.temperature_ = calibrate_temperature(
-            self.model_, Batches(ex, 256, len(self.classes_), self.model_.multi_label,
+            self.model_, example_batches(ex, 256, len(self.classes_), self.model_.multi_label,
                                  train=False))
         return self
 

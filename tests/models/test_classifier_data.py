@@ -219,13 +219,13 @@ def test_cli_train_eval_classify(tmp_path, capsys, monkeypatch):
 def test_batches_shard_over_processes():
     import numpy as np
 
-    from seqlab.models.classifier_task import Batches, Examples
+    from seqlab.models.classifier_task import Examples, example_batches
 
     ex = Examples([np.arange(1, 2 + i % 7) for i in range(101)], [i % 2 for i in range(101)])
     for train in (True, False):
         seen = []
         for rank in range(2):
-            b = Batches(ex, 8, 2, False, train=train, seed=0, rank=rank, world=2)
+            b = example_batches(ex, 8, 2, False, train=train, seed=0, rank=rank, world=2)
             b.set_epoch(1)
             batches = list(b)
             assert len(batches) == len(b)
@@ -233,6 +233,6 @@ def test_batches_shard_over_processes():
         total = sum(len(x) for x in ex.ids)
         # eval: each text exactly once; train: DistributedSampler pads to equal shards
         assert sum(seen) == total if not train else len(seen) == 102
-    single = Batches(ex, 8, 2, False, train=True, seed=0)
+    single = example_batches(ex, 8, 2, False, train=True, seed=0)
     single.set_epoch(1)
     assert len(list(single)) == len(single) == 13

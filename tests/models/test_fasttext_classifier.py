@@ -10,7 +10,13 @@ import torch
 
 from seqlab.config import RunConfig, TrainConfig
 from seqlab.embeddings.fasttext import ngram_hash
-from seqlab.models.classifier_task import Batches, Examples, TextEncoder, build_assets, label_ids
+from seqlab.models.classifier_task import (
+    Examples,
+    TextEncoder,
+    build_assets,
+    example_batches,
+    label_ids,
+)
 from seqlab.models.fasttext_classifier import FastTextClassifier, FastTextConfig
 from seqlab.train.loop import fit
 from seqlab.train.optim import LRSchedule, build_optimizer
@@ -58,7 +64,7 @@ def test_one_epoch_equals_plain_embeddingbag_and_linear(sparse):
     initial = bag.weight.detach().clone()
     cfg = TrainConfig(optimizer="sgd", lr=0.3, schedule="constant", epochs=1, clip=0.0,
                       loss_reduction="sequence", progress_bar="off", log_every=1000)
-    batches = Batches(examples, 8, 3, False, train=True, seed=3)
+    batches = example_batches(examples, 8, 3, False, train=True, seed=3)
     optimizer = build_optimizer(model, cfg)
     fit(model, batches, [], cfg, optimizer=optimizer,
         schedule=LRSchedule(optimizer, cfg, len(batches)), log=lambda line: None)
