@@ -24,6 +24,7 @@ COMMANDS = {
     "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
     "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
     "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
+    "translate": ("seqlab.cli.translate", "translate text with a seq2seq checkpoint"),
 }
 
 
