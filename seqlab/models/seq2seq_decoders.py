@@ -298,23 +298,33 @@ class AttentionDecoder(_Decoder):
     def _attend(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         return self.attention(query, memory.outputs, memory.mask, projected_keys=memory.keys)
 
-    def step(self, token, state):
+    def _features(self, token: Tensor, state: DecoderState
+                  ) -> tuple[Tensor, DecoderState, Tensor]:
+        """One step up to the input of W_o: ([s_t; c_t; e] or ht_t, new state, a_t)."""
         e, m = self.drop(self.embedding(token)), state.memory
         if self.style == "bahdanau":
             c, a = self._attend(self.top(state.rnn), m)
             out, rnn = self.rnn.step(torch.cat([e, c], -1), state.rnn)
-            logits = self.out(self.drop(torch.cat([out, c, e], -1)))
-            return logits, replace(state, rnn=rnn), a
+            return torch.cat([out, c, e], -1), replace(state, rnn=rnn), a
         x = torch.cat([e, state.feed], -1) if self.input_feeding else e
         out, rnn = self.rnn.step(x, state.rnn)
         c, a = self._attend(out, m)
         ht = torch.tanh(self.combine(torch.cat([c, out], -1)))
-        feed = ht if self.input_feeding else None
-        return self.out(self.drop(ht)), DecoderState(rnn, feed, m), a
+        return ht, DecoderState(rnn, ht if self.input_feeding else None, m), a
+
+    def step(self, token, state):
+        features, state, a = self._features(token, state)
+        return self.out(self.drop(features)), state, a
 
     def forward(self, inputs, state):
         if self.style == "bahdanau" or self.input_feeding:
-            return super().forward(inputs, state)
+            # the recurrence runs step by step; W_o (the largest product) once for all steps
+            features, weights = [], []
+            for t in range(inputs.shape[1]):
+                f, state, a = self._features(inputs[:, t], state)
+                features.append(f)
+                weights.append(a)
+            return self.out(self.drop(torch.stack(features, 1))), torch.stack(weights, 1)
         out, _ = self.rnn(self.drop(self.embedding(inputs)), state.rnn)  # (B, T, Hd)
         c, a = self._attend(out, state.memory)  # (B, T, Dk), (B, T, S)
         ht = torch.tanh(self.combine(torch.cat([c, out], -1)))
