@@ -106,7 +106,7 @@ def quality(args) -> dict:
     model = build_model(ckpt).eval()
     cfg = RunConfig.from_dict(ckpt.config, base=get_task("seq2seq").default_config())
     data = get_task("seq2seq").build_data(cfg, ckpt.assets)
-    pairs = data.raw["test2016"]
+    pairs = data.raw["test2016"][:args.quality_sentences or None]
     src = [s for s, _ in pairs]
     refs = [model.text.normalise_ref(t) for _, t in pairs]
     rows = {}
@@ -116,7 +116,8 @@ def quality(args) -> dict:
                       tokenized_bleu(hyps, refs))
     from seqlab.train.loop import evaluate
 
-    ev = evaluate(model, data.batches("test2016", "final"))
+    ev = evaluate(model, data.batches("test2016", "final"),
+                  max_batches=1 if args.quality_sentences else None)
     progress = ckpt.progress or {}
     return {"checkpoint": str(ckpt_path), "rows": rows, "ppl": ev.metrics["ppl"],
             "steps": progress.get("step"), "epoch": progress.get("epoch"),
@@ -205,6 +206,7 @@ def main() -> None:
     p.add_argument("--speed-batches", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--speed-sentences", type=int, default=100)
+    p.add_argument("--quality-sentences", type=int, default=0, help="0: all of test2016")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     parts = args.parts.split(",")
@@ -220,8 +222,9 @@ def main() -> None:
               f", {q['stopped'] or 'given checkpoint'}); test ppl {q['ppl']:.2f}\n")
         print("| model | search | sacreBLEU | chrF | tok. lower-case BLEU | published PPL / BLEU"
               " (tok. lc, 10 epochs) |\n|---|---|---|---|---|---|")
+        label = args.preset if not args.checkpoint else Path(ckpt).parent.name
         for beam, (bleu, chrf, tok) in q["rows"].items():
-            print(f"| seqlab {args.preset} | {'greedy' if beam == 1 else 'beam 5'} | "
+            print(f"| seqlab {label} | {'greedy' if beam == 1 else 'beam 5'} | "
                   f"{bleu:.2f} | {chrf:.2f} | {tok:.2f} | |")
         for name, (ppl, bleu) in PUBLISHED.items():
             print(f"| bentrevett {name} | greedy | | | {bleu} | {ppl} / {bleu} |")

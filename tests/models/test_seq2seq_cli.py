@@ -144,3 +144,21 @@ def test_eval_prints_bleu_and_chrf(trained, capsys):
     assert main(["eval", str(ckpt), "--split", "test"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert {"bleu", "chrf", "tok_bleu", "ppl", "exact_match"} <= set(result)
+
+
+def test_resume_continues_exactly(tmp_path):
+    import torch
+
+    from seqlab.train.checkpoint import load_checkpoint
+
+    tables = seq2seq_tiny(tmp_path)
+    tables["model"]["teacher_forcing"] = 0.7  # the sampling RNG must be restored too
+    flags = _flags(tables)
+    straight = tmp_path / "straight"
+    assert main(["train", "seq2seq", *flags, "--out-dir", str(straight), "--max-steps", "6"]) == 0
+    split = tmp_path / "split"
+    assert main(["train", "seq2seq", *flags, "--out-dir", str(split), "--max-steps", "3"]) == 0
+    assert main(["train", "seq2seq", "--out-dir", str(split), "--resume", "--max-steps", "6"]) == 0
+    a = load_checkpoint(straight / "last.safetensors").model_state
+    b = load_checkpoint(split / "last.safetensors").model_state
+    assert all(torch.equal(a[k], b[k]) for k in a)
