@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
                                 ("alpha", args.alpha)) if v is not None}
     results = translate(model, lines, beam_size=args.beam_size, n_best=args.n_best,
                         batch_size=args.batch_size, **search)
+    empty = sum(not line.strip() for line in lines)
+    if empty:
+        print(f"seqlab translate: {empty} empty input lines kept as empty output lines",
+              file=sys.stderr)
     for i, hyps in enumerate(results):
         for h in hyps:
             print(f"{i}\t{h.score:.4f}\t{h.text}" if args.n_best > 1 else h.text)

@@ -36,26 +36,31 @@ def translate(model, sentences: Sequence[str], *, beam_size: int = 5, n_best: in
               batch_size: int = 64, **search) -> list[list[Translation]]:
     """The ``n_best`` translations of each sentence (module docstring).
 
+    An empty (or all-blank) sentence gets one empty translation, so outputs stay aligned
+    with the inputs.
+
     Raises:
-        DataError: an empty sentence, or one longer than the model's ``max_source_length``
-            (named by its number, never truncated silently).
+        DataError: a sentence longer than the model's ``max_source_length`` (named by its
+            number, never truncated silently).
     """
     check_search(beam_size, n_best)
     codec = model.text
     if codec is None:
         raise DataError("the model has no tokenizer/vocabulary assets (train it with seqlab "
                         "train seq2seq)")
-    items, limit = [], model.config.max_source_length
+    items, limit, empty = [], model.config.max_source_length, []
     for i, s in enumerate(sentences):
-        ids = codec.encode_src(s.strip())
+        ids = codec.encode_src(s.strip()) if s.strip() else []
         if not ids:
-            raise DataError(f"sentence {i + 1} is empty: nothing to translate")
-        if len(ids) > limit:
+            empty.append(i)
+        elif len(ids) > limit:
             raise DataError(f"sentence {i + 1} has {len(ids)} tokens, more than the model's "
                             f"max_source_length={limit}; split it")
         items.append((ids, [2, 3], ""))
-    order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     out: list[list[Translation]] = [[] for _ in items]
+    for i in empty:
+        out[i].append(Translation("", 0.0, 0.0, [], [], None))
+    order = sorted((i for i in range(len(items)) if items[i][0]), key=lambda i: len(items[i][0]))
     model.eval()
     device = next(model.parameters()).device
     for lo in range(0, len(order), batch_size):

@@ -99,6 +99,16 @@ def test_translate_stdin_nbest_and_attention_plot(trained, monkeypatch, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_translate_keeps_empty_lines_aligned(trained, monkeypatch, capsys):
+    _, ckpt = trained
+    monkeypatch.setattr("sys.stdin", io.StringIO("the cat\n\nred dog\n"))
+    assert main(["translate", str(ckpt), "--beam-size", "2", "--n-best", "2"]) == 0
+    captured = capsys.readouterr()
+    assert [line.split("\t")[0] for line in captured.out.strip().split("\n")] == \
+        ["0", "0", "1", "2", "2"]
+    assert "1 empty input lines kept as empty output lines" in captured.err
+
+
 def test_translate_file_with_reference_and_dry_run(trained, capsys):
     tmp, ckpt = trained
     assert main(["translate", str(ckpt), "--file", str(tmp / "tiny.src"), "--reference",
