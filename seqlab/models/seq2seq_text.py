@@ -45,7 +45,8 @@ def detokenize_words(tokens: Sequence[str]) -> str:
 def _metrics():
     from sacrebleu.metrics import BLEU, CHRF
 
-    return BLEU(), CHRF(), BLEU(tokenize="none")
+    # force: the lower-cased token strings end in " ." on purpose (no "detokenize" warning)
+    return BLEU(), CHRF(), BLEU(tokenize="none", force=True)
 
 
 def _lower_tokens(text: str) -> str:
@@ -105,4 +106,4 @@ def tokenized_bleu(hyps: Sequence[str], refs: Sequence[str]) -> float:
 
     return float(sacrebleu.corpus_bleu([_lower_tokens(h) for h in hyps],
                                        [[_lower_tokens(r) for r in refs]],
-                                       tokenize="none").score)
+                                       tokenize="none", force=True).score)
