@@ -23,7 +23,7 @@ teacher-forced for the loss and perplexity (of the plain NLL), and decodes greed
 Example:
     >>> import torch
     >>> model = Seq2Seq(src_vocab_size=12, tgt_vocab_size=12, embedding_dim=8, hidden_size=8,
-    ...                 decoder="attention", attention="dot")
+    ...                 encoder_hidden_size=4, decoder="attention", attention="dot")
     >>> src, lengths = torch.tensor([[5, 6, 7], [8, 9, 0]]), torch.tensor([3, 2])
     >>> tgt = torch.tensor([[2, 7, 6, 5, 3], [2, 9, 8, 3, 0]])
     >>> out = model.loss((src, lengths, tgt, torch.zeros(2, 0, dtype=torch.uint8)))
