@@ -54,6 +54,9 @@ _EXPORTS = {
     "TextClassifier": "seqlab.models.text_classifier",
     "RecurrentClassifier": "seqlab.models.classifier",
     "FastTextClassifier": "seqlab.models.fasttext_classifier",
+    "Seq2Seq": "seqlab.models.seq2seq",
+    "Tagger": "seqlab.models.tagger",
+    "Forecaster": "seqlab.models.forecaster",
     "RunConfig": "seqlab.config",
     "load_checkpoint": "seqlab.train.checkpoint",
     # tasks: one registry and one loader for every trained model (training:

@@ -27,6 +27,7 @@ COVERED = {
     "embeddings": "tests/test_readme.py",
     "forecast": "tests/models/test_readme_forecast.py",
     "classifier": "tests/models/test_readme_classifier.py",
+    "seq2seq": "tests/models/test_readme_seq2seq.py",
 }
 DOCUMENTED = {"seqlab", "seqlab.nn", "seqlab.data", "seqlab.text", "seqlab.tasks",
               "seqlab.text.tags", "seqlab.data.conll", "seqlab.forecast"}

@@ -35,6 +35,7 @@ COMMANDS = {
     "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
     "forecast": ("seqlab.cli.forecast", "forecast a CSV series with a trained forecaster"),
     "classify": ("seqlab.cli.classify", "label texts with a trained classifier checkpoint"),
+    "translate": ("seqlab.cli.translate", "translate text with a seq2seq checkpoint"),
 }
 
 

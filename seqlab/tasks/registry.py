@@ -107,6 +107,12 @@ TASKS: dict[str, Task] = {
                      data="seqlab.models.classifier_task:build_data",
                      presets="seqlab.models.fasttext_classifier:PRESETS",
                      eval_batch_field="eval_batch_size"),
+    "seq2seq": Task("seq2seq", "encoder-decoder translation (context vector or attention; BLEU)",
+                    model="seqlab.models.seq2seq:Seq2Seq",
+                    data_config="seqlab.models.seq2seq_task:Seq2SeqDataConfig",
+                    data="seqlab.models.seq2seq_task:build_data",
+                    presets="seqlab.models.seq2seq_task:PRESETS",
+                    eval_batch_field="eval_batch_size"),
 }
 
 

@@ -21,7 +21,8 @@ MAXIMISED = frozenset({"accuracy", "acc", "f1", "precision", "recall", "bleu", "
 
 def metric_direction(name: str) -> str:
     """"max" for figures where larger is better (accuracy, F1, BLEU...), else "min"."""
-    return "max" if name in MAXIMISED or name.endswith(("_f1", "_accuracy", "_bleu")) else "min"
+    grows = name.endswith(("_f1", "_accuracy", "_bleu")) or name.startswith(("f1_", "accuracy_"))
+    return "max" if name in MAXIMISED or grows else "min"
 
 
 def perplexity(nll_sum: float, count: int) -> float:

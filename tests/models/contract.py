@@ -90,8 +90,22 @@ def fasttext_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
+def seq2seq_tiny(tmp_path: Path) -> dict:
+    rng = random.Random(0)
+    src, tgt = tmp_path / "tiny.src", tmp_path / "tiny.tgt"
+    lines = [[rng.choice(WORDS) for _ in range(rng.randint(2, 6))] for _ in range(200)]
+    src.write_text("".join(" ".join(w) + "\n" for w in lines))
+    tgt.write_text("".join(" ".join(reversed(w)) + "\n" for w in lines))
+    return {"model": {"hidden_size": 12, "embedding_dim": 8, "attention": "dot",
+                      "bidirectional": False, "dropout": 0.0},
+            "data": {"source_file": str(src), "target_file": str(tgt), "tokenizer": "word",
+                     "min_freq": 1, "batch_size": 4, "eval_batch_size": 8},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
 TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny,
-        "classifier": classifier_tiny, "fasttext": fasttext_tiny}
+        "classifier": classifier_tiny, "fasttext": fasttext_tiny, "seq2seq": seq2seq_tiny}
 
 
 def _items(batch):

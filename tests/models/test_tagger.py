@@ -216,3 +216,10 @@ def test_eval_reports_f1_on_test(tmp_path, capsys):
     assert "f1" in capsys.readouterr().out
     with pytest.raises(SeqlabError):
         Tagger.from_config(TaggerConfig(), {"words": [], "tags": []})
+
+
+def test_per_type_f1_is_maximised_when_selected():
+    from seqlab.train.metrics import metric_direction
+
+    assert metric_direction("f1_PER") == "max" and metric_direction("f1") == "max"
+    assert metric_direction("loss") == "min"
