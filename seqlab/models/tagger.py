@@ -211,16 +211,24 @@ class Tagger(TaskModel):
         if words.dim() != 2 or lengths.shape != words.shape[:1]:
             raise DataError(f"words must be (B, T) with lengths (B,), got {tuple(words.shape)} "
                             f"and {tuple(lengths.shape)}")
-        if bool((lengths < 1).any()) or bool((lengths > words.shape[1]).any()):
-            raise DataError(f"lengths must be in [1, {words.shape[1]}], got {lengths.tolist()}")
+        if bool((lengths < 0).any()) or bool((lengths > words.shape[1]).any()):
+            raise DataError(f"lengths must be in [0, {words.shape[1]}], got {lengths.tolist()}")
         if bool((words < 0).any()) or bool((words >= self.embedding.num_embeddings).any()):
             raise DataError(f"word ids must be in [0, {self.embedding.num_embeddings})")
         mask = torch.arange(words.shape[1], device=words.device)[None, :] < lengths[:, None]
         return words, lengths, mask
 
     def emissions(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Emission scores (B, T, K) and the mask (B, T) of real tokens."""
+        """Emission scores (B, T, K) and the mask (B, T) of real tokens (rows of length 0, all
+        padding, get zero scores and are left out of the encoder)."""
         words, lengths, mask = self._check(batch)
+        real = lengths > 0
+        if not bool(real.all()):
+            scores = self.out.weight.new_zeros(*words.shape, len(self.tags))
+            if bool(real.any()):
+                sub = {k: v[real] for k, v in batch.items() if isinstance(v, Tensor)}
+                scores[real] = self.emissions(sub)[0]
+            return scores, mask
         if self.training and self.config.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
             words = words.masked_fill(drop & mask, 1)
@@ -242,7 +250,9 @@ class Tagger(TaskModel):
         scores, mask = self.emissions(batch)
         tags = batch["tags"].long()
         if self.crf is not None:
-            nll = -self.crf(scores, tags.masked_fill(~mask, 0), mask, reduction="sum")
+            real = mask[:, 0]  # rows with at least one token
+            nll = -self.crf(scores[real], tags[real].masked_fill(~mask[real], 0), mask[real],
+                            reduction="sum") if bool(real.any()) else scores.sum() * 0
         else:
             nll = nn.functional.cross_entropy(scores[mask], tags[mask], reduction="sum")
         return LossOutput(nll, int(mask.sum()), int(mask.shape[0]))
@@ -252,7 +262,10 @@ class Tagger(TaskModel):
         """Tag ids of each sentence (its own length): Viterbi with a CRF head, else argmax."""
         scores, mask = self.emissions(batch)
         if self.crf is not None:
-            return self.crf.decode(scores.float(), mask)
+            real = mask[:, 0]
+            paths = iter(self.crf.decode(scores[real].float(), mask[real]) if bool(real.any())
+                         else [])
+            return [next(paths) if r else [] for r in real.tolist()]
         best = scores.argmax(-1)
         return [best[i, :n].tolist() for i, n in enumerate(mask.sum(1).tolist())]
 

@@ -223,3 +223,19 @@ def test_per_type_f1_is_maximised_when_selected():
 
     assert metric_direction("f1_PER") == "max" and metric_direction("f1") == "max"
     assert metric_direction("loss") == "min"
+
+
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+def test_an_all_padding_row_changes_nothing(head):
+    assets = {"words": ["<pad>", "<unk>", *LETTERS], "chars": ["<pad>", "<unk>", *LETTERS],
+              "tags": ["B-E", "I-E", "O"], "scheme": "BIO"}
+    torch.manual_seed(0)
+    model = Tagger.from_config(TaggerConfig(hidden_size=8, embedding_dim=8, head=head,
+                                            char="cnn", char_dim=4, char_hidden=4), assets).eval()
+    batch = Encoder(assets).batch([["ab", "c", "d"], ["e"]], [[0, 1, 2], [2]])
+    padded = {k: torch.cat([v[:1], torch.zeros_like(v[:1]), v[1:]]) for k, v in batch.items()}
+    assert model.predict(padded) == [model.predict(batch)[0], [], model.predict(batch)[1]]
+    torch.testing.assert_close(model.loss(padded).loss, model.loss(batch).loss)
+    assert model.loss(padded).count == 4
+    empty = {k: torch.zeros_like(v[:1]) for k, v in batch.items()}
+    assert model.predict(empty) == [[]] and model.loss(empty).loss.item() == 0.0
