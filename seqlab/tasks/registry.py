@@ -82,6 +82,13 @@ TASKS: dict[str, Task] = {
                data="seqlab.models.lm_task:build_data",
                presets="seqlab.models.lm_task:PRESETS",
                eval_batch_field="final_eval_batch_size"),
+    "longrange": Task("longrange", "long-range tasks: adding problem, copy memory, sevenseg "
+                      "(generated; chance printed beside every figure)",
+                      model="seqlab.models.longrange:LongRangeModel",
+                      data_config="seqlab.models.longrange_task:LongRangeDataConfig",
+                      data="seqlab.models.longrange_task:build_data",
+                      presets="seqlab.models.longrange_task:PRESETS",
+                      eval_batch_field="eval_batch_size"),
 }
 
 
