@@ -42,7 +42,7 @@ ADDING_CHANCE = 1.0 / 6.0  # exact for this generator
 
 
 def copy_chance(length: int, recall: int = 10, alphabet: int = 8) -> float:
-    """Cross-entropy per step of the memoryless strategy: ``recall ln(alphabet) / (T + 2 recall)``."""
+    """Nats per step of the memoryless strategy: ``recall ln(alphabet) / (T + 2 recall)``."""
     return recall * math.log(alphabet) / (length + 2 * recall)
 
 
