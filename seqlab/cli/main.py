@@ -24,6 +24,8 @@ COMMANDS = {
     "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
     "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
     "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
+    "diagnose": ("seqlab.cli.diagnose", "gradient-flow plots and a JSON summary of recurrent "
+                 "models (fresh or a checkpoint)"),
 }
 
 
