@@ -186,7 +186,7 @@ def step_jacobians(layer: nn.Module, x: Tensor, index: int = 0) -> list[Tensor]:
         raise DataError(f"x must be one sequence (1, T, D), got "
                         f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
     steps, traj = _layer_steps(layer, x, index)
-    return [torch.func.jacrev(f)(s.detach()) for f, s in zip(steps, traj[:-1])]
+    return [torch.func.jacrev(f)(s.detach()).detach() for f, s in zip(steps, traj[:-1])]
 
 
 def jacobian_norms(layer: nn.Module, x: Tensor, index: int = 0, ord: int | str = 2
