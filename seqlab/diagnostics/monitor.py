@@ -19,7 +19,7 @@ Example:
     >>> for step, scale in enumerate([1.0, 1.0, 1.0, 100.0], 1):
     ...     layer.zero_grad()
     ...     (scale * layer(torch.ones(1, 2))).sum().backward()
-    ...     monitor(step, layer)
+    ...     record = monitor(step, layer)
     >>> [e["step"] for e in monitor.events], monitor.history[-1]["clip_scale"] < 0.01
     ([4], True)
 """
