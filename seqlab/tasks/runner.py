@@ -191,7 +191,9 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
                 result[f"{split}_{name}"] = value
             result[f"{split}_targets"] = ev.count
             formats = {"loss": ".4f", "ppl": ".2f", "bpc": ".3f"}
-            shown = " | ".join(f"{name} {ev.metrics[name]:{formats.get(name, '.4g')}}"
+            def shown_value(name: str, value: float, formats=formats) -> str:  # tiny: 5.3e-05
+                return f"{value:{'.3e' if 0 < abs(value) < 1e-3 else formats.get(name, '.4g')}}"
+            shown = " | ".join(f"{name} {shown_value(name, ev.metrics[name])}"
                                for name in ("loss", *model.log_metrics) if name in ev.metrics)
             log(f"| final {split:5s} | {shown} | {ev.count:,} targets | (best checkpoint) |")
     result["out_dir"] = str(out)
