@@ -30,6 +30,8 @@ from machine import cpu_model
 
 from seqlab.config import RunConfig
 from seqlab.data.longrange import ADDING_CHANCE_PUBLISHED, copy_chance
+from seqlab.diagnostics import GradientMonitor
+from seqlab.diagnostics.plots import plot_training_norms
 from seqlab.tasks import get_task
 from seqlab.tasks import train as train_task
 
@@ -68,13 +70,17 @@ def run_row(task: str, length: int, cell: str, init: str, args) -> dict:
     cfg = RunConfig.from_dict(tables, base=get_task("longrange").default_config())
     resume = args.resume and (out_dir / "last.safetensors").exists()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = train_task(cfg, resume=resume, overwrite=not resume, log=print)
+    monitor = GradientMonitor(factor=10.0, clip=t["clip"], keep_parameters=False)
+    result = train_task(cfg, resume=resume, overwrite=not resume, log=print, grad_hook=monitor)
+    plot_training_norms({cell: monitor}, out_dir / "grad_norms.png",
+                        title=f"{task} T={length}, {cell} ({init} init): gradient norm per step")
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     chance = ADDING_CHANCE_PUBLISHED if task == "adding" else copy_chance(length)
     return {"task": task, "T": length, "cell": cell, "init": init, "H": hidden, "L": layers,
             "test": result.get("test_loss"), "valid": result.get("valid_loss"),
             "published": PUBLISHED.get((task, length, cell)), "chance": chance,
             "steps": result["steps"], "stopped": result["stopped"], "cpu_s": cpu,
+            "grad": monitor.summary(),
             "wall_s": wall, "out_dir": str(out_dir)}
 
 

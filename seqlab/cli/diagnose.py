@@ -5,6 +5,7 @@ Examples::
     seqlab diagnose --cell rnn,lstm,gru,mingru --hidden-size 64 --length 200 --init default
     seqlab diagnose --cell lstm --init default,chrono,seed001 --length 500 --out-dir runs/diag
     seqlab diagnose runs/adding/best.safetensors --out-dir runs/adding/diagnose
+    seqlab diagnose runs/gru/best.safetensors runs/lstm/best.safetensors   # overlaid
 
 Fresh models read a seeded N(0, 1) input of ``--batch-size`` sequences of ``--length`` steps;
 their loss is the probe ``w . h_T`` (:func:`seqlab.diagnostics.flow.probe_loss`). A checkpoint
@@ -17,8 +18,8 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", nargs="?", default=None,
-                        help="a .safetensors checkpoint of any task (or omit it and give --cell)")
+    parser.add_argument("checkpoint", nargs="*", default=[],
+                        help="checkpoints of any task, overlaid (or omit them and give --cell)")
     parser.add_argument("--cell", default=None, help="fresh models: comma-separated cells, "
                         "e.g. rnn,lstm,gru,mingru")
     parser.add_argument("--init", default="default", help="comma-separated init names: "
@@ -46,7 +47,7 @@ def _positive(name: str, value: int) -> None:
         raise ConfigError(f"--{name} must be > 0, got {value}")
 
 
-def _from_checkpoint(args):
+def _from_checkpoint(args, path: str):
     from seqlab.config import RunConfig
     from seqlab.diagnostics.trace import require_recurrent
     from seqlab.errors import ConfigError
@@ -54,12 +55,12 @@ def _from_checkpoint(args):
     from seqlab.tasks.registry import build_model, config_of
     from seqlab.train.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = load_checkpoint(path)
     model = build_model(ckpt).eval()
     try:
         require_recurrent(model)
     except ConfigError as exc:
-        raise ConfigError(f"{args.checkpoint}: {exc}") from None
+        raise ConfigError(f"{path}: {exc}") from None
     cfg = config_of(ckpt.config)
     small = {k: args.batch_size for k in ("train_size", "valid_size", "test_size")
              if hasattr(cfg.data, k)}
@@ -68,7 +69,10 @@ def _from_checkpoint(args):
                                   base=cfg)
     data = get_task(ckpt.task).build_data(cfg, ckpt.assets)
     batch = next(iter(data.batches("valid", "eval")))
-    return {f"{ckpt.task} ({getattr(cfg.model, 'cell', '?')})": model}, batch
+    from pathlib import Path
+
+    run = Path(path).parent.name if Path(path).is_file() else Path(path).name
+    return f"{getattr(cfg.model, 'cell', '?')} ({run})", model, batch
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint and args.cell:
         raise ConfigError("give a checkpoint or --cell, not both")
     if args.checkpoint:
-        models, batch = _from_checkpoint(args)
-        title = args.checkpoint
+        models, batch = {}, {}
+        for path in args.checkpoint:
+            label, models[label], batch[label] = _from_checkpoint(args, path)
+        title = f"{len(models)} checkpoint(s)"
     elif args.cell:
         cells = [c.strip() for c in args.cell.split(",") if c.strip()]
         inits = [i.strip() for i in args.init.split(",") if i.strip()]

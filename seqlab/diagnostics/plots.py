@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,9 @@ def _pyplot():
 
 
 def _save(fig, path) -> Path:
+    with warnings.catch_warnings():  # long legends: keep the default layout, no warning
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=f".{path.stem}")
@@ -65,7 +69,6 @@ def plot_curves(curves: dict[str, np.ndarray], path, *, title: str, ylabel: str,
     ax.set_title(title)
     ax.grid(True, alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -96,7 +99,6 @@ def plot_gates(gates: dict[str, dict[str, dict[str, np.ndarray]]], path, *, titl
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
     fig.suptitle(title)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -121,5 +123,4 @@ def plot_training_norms(monitors: dict, path, *, title: str) -> Path:
     ax.set_title(title)
     ax.grid(True, alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return _save(fig, path)
