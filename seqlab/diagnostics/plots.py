@@ -124,3 +124,24 @@ def plot_training_norms(monitors: dict, path, *, title: str) -> Path:
     ax.grid(True, alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_spectra(spectra: dict[str, dict], path, *, title: str) -> Path:
+    """``spectra``: model label -> :func:`~seqlab.diagnostics.spectra.recurrent_spectra`.
+
+    Bars of the largest singular value of each W_hh block per layer (a gate's block, or the
+    whole matrix for a plain RNN), with the line 1 where a linear recurrence neither grows
+    nor decays. Layers without W_hh (MinGRU/MinLSTM) are left out.
+    """
+    plt = _pyplot()
+    bars = [(f"{label} {layer}: {block}", s["sigma_max"])
+            for label, layers in spectra.items() for layer, blocks in layers.items()
+            if blocks for block, s in blocks.items() if block != "W_hh" or len(blocks) == 1]
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(bars) + 2), 4.2))
+    ax.bar(range(len(bars)), [v for _, v in bars], color="tab:blue")
+    ax.set_xticks(range(len(bars)), [n for n, _ in bars], rotation=60, ha="right", fontsize=7)
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="1")
+    ax.set_ylabel("largest singular value of the W_hh block")
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, path)

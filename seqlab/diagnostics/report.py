@@ -7,6 +7,7 @@ same input and writes into ``out_dir``:
 * ``gradient_flow.png`` - ``||dL/dh_t||`` of every layer of every model, against steps back;
 * ``jacobian.png`` - ``||dh_T/dh_t||`` (spectral norm) of layer 0, when computed;
 * ``gates.png`` - gate means and saturation over time (gated cells);
+* ``spectra.png`` - largest singular value of each W_hh block (cells that have one);
 * ``summary.json`` - per model: loss, per layer ``reach`` (steps back over which
   ``||dL/dh_t||`` stays >= ``tol`` x its value at T), the ratio ``||dL/dh_1|| / ||dL/dh_T||``,
   the Jacobian's reach and ratio, time-averaged gate means and saturation, and the W_hh
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 
 from seqlab.diagnostics.flow import gradient_flow, jacobian_norms, reach
-from seqlab.diagnostics.plots import plot_curves, plot_gates
+from seqlab.diagnostics.plots import plot_curves, plot_gates, plot_spectra
 from seqlab.diagnostics.spectra import recurrent_spectra
 from seqlab.diagnostics.trace import require_recurrent
 from seqlab.errors import ConfigError
@@ -136,6 +137,11 @@ def diagnose(models: dict[str, nn.Module], batches: dict[str, Any] | Any, out_di
     if gates:
         files.append(plot_gates(gates, out / "gates.png", title=f"Gate statistics{suffix}",
                                 eps=eps))
+    spectra = {label: e["spectra"] for label, e in summary["models"].items()
+               if any(v for v in e["spectra"].values())}
+    if spectra:
+        files.append(plot_spectra(spectra, out / "spectra.png",
+                                  title=f"Recurrent weight spectra{suffix}"))
     summary["files"] = [str(f) for f in files]
     _atomic_json(out / "summary.json", summary)
     return summary

@@ -17,7 +17,7 @@ def test_fresh_models_write_plots_and_summary(tmp_path, capsys):
                  "--length", "30", "--batch-size", "2", "--out-dir", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["models"]) == {"rnn", "lstm", "gru", "mingru"}
-    for name in ("gradient_flow.png", "jacobian.png", "gates.png"):
+    for name in ("gradient_flow.png", "jacobian.png", "gates.png", "spectra.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     lstm = summary["models"]["lstm"]
     assert 0 <= lstm["layers"]["l0"]["reach"] <= 29 and set(lstm["layers"]["l0"]["gates"]) == {
