@@ -135,7 +135,8 @@ def cell_step(cell: nn.Module, xw: Tensor, state, record: LayerTrace | None = No
 def unroll_traced(cell: nn.Module, x: Tensor, state, mask: Tensor | None, reverse: bool,
                   record: LayerTrace):
     """The reference loop of :func:`seqlab.nn.recurrent.unroll`, recording every step."""
-    xw = cell.project_input(x)  # (T, B, G*H)
+    # unbind, not xw[t]: the backward of T selects would write T full-size zero tensors (O(T^2))
+    xw = cell.project_input(x).unbind(0)  # T x (B, G*H)
     T = x.shape[0]
     outputs: list[Tensor] = [x] * T
     steps = list(reversed(range(T))) if reverse else list(range(T))
@@ -210,9 +211,9 @@ def _min_forward(layer, trace: Trace, prefix: str):
             k = F.linear(x, *layer.layer_parameters(li))
             if mask is not None:
                 k = torch.where(mask, k, 0)
-            h, outs = state[li], []
+            h, outs, ks = state[li], [], k.unbind(1)  # unbind: one stack in backward
             for t in range(T):
-                a, b = layer.coefficients(k[:, t])
+                a, b = layer.coefficients(ks[t])
                 record.add_gates(**({"z": 1 - a} if kind == "mingru" else {"f": a}))
                 new = a * h + b
                 h = new if mask is None else torch.where(mask[:, t], new, h)
