@@ -28,9 +28,11 @@ COVERED = {
     "forecast": "tests/models/test_readme_forecast.py",
     "classifier": "tests/models/test_readme_classifier.py",
     "seq2seq": "tests/models/test_readme_seq2seq.py",
+    "diagnostics": "tests/diagnostics/test_readme.py",
 }
 DOCUMENTED = {"seqlab", "seqlab.nn", "seqlab.data", "seqlab.text", "seqlab.tasks",
-              "seqlab.text.tags", "seqlab.data.conll", "seqlab.forecast"}
+              "seqlab.text.tags", "seqlab.data.conll", "seqlab.forecast",
+              "seqlab.diagnostics"}
 
 
 def section(name: str) -> str:

@@ -36,6 +36,8 @@ COMMANDS = {
     "forecast": ("seqlab.cli.forecast", "forecast a CSV series with a trained forecaster"),
     "classify": ("seqlab.cli.classify", "label texts with a trained classifier checkpoint"),
     "translate": ("seqlab.cli.translate", "translate text with a seq2seq checkpoint"),
+    "diagnose": ("seqlab.cli.diagnose", "gradient-flow plots and a JSON summary of recurrent "
+                 "models (fresh or a checkpoint)"),
 }
 
 

@@ -113,6 +113,13 @@ TASKS: dict[str, Task] = {
                     data="seqlab.models.seq2seq_task:build_data",
                     presets="seqlab.models.seq2seq_task:PRESETS",
                     eval_batch_field="eval_batch_size"),
+    "longrange": Task("longrange", "long-range tasks: adding problem, copy memory, sevenseg "
+                      "(generated; chance printed beside every figure)",
+                      model="seqlab.models.longrange:LongRangeModel",
+                      data_config="seqlab.models.longrange_task:LongRangeDataConfig",
+                      data="seqlab.models.longrange_task:build_data",
+                      presets="seqlab.models.longrange_task:PRESETS",
+                      eval_batch_field="eval_batch_size"),
 }
 
 

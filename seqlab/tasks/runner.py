@@ -60,7 +60,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
           overwrite: bool = False, log: Callable[[str], None] = print,
-          data: Any = None) -> dict[str, Any]:
+          data: Any = None, grad_hook: Callable | None = None) -> dict[str, Any]:
     """Train (or resume) ``cfg.task`` as ``cfg`` says; return the final figures.
 
     Args:
@@ -70,6 +70,7 @@ def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
         overwrite: allow a fresh run to replace a checkpoint already in ``out_dir``.
         log: where progress lines go (rank 0's).
         data: already built task data (default: the task's data builder).
+        grad_hook: passed to :func:`~seqlab.train.loop.fit` (e.g. a GradientMonitor).
 
     Returns:
         ``{"stopped", "steps", "epochs", "seconds", "history", "world_size", "out_dir",
@@ -81,7 +82,8 @@ def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
         if device != cfg.train.device:
             cfg = RunConfig.from_dict({"train": {"device": device}}, base=cfg)
         result = _train(cfg, dist, resume=resume, dry_run=dry_run, overwrite=overwrite,
-                        log=log if dist.rank == 0 else (lambda line: None), data=data)
+                        log=log if dist.rank == 0 else (lambda line: None), data=data,
+                        grad_hook=grad_hook)
         dist.barrier()  # rank 0 scores the final figures alone; the others wait, then all leave
         return result
     finally:
@@ -90,7 +92,8 @@ def train(cfg: RunConfig, *, resume: bool = False, dry_run: bool = False,
 
 
 def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool,
-           log: Callable[[str], None], data: Any) -> dict[str, Any]:
+           log: Callable[[str], None], data: Any, grad_hook: Callable | None = None
+           ) -> dict[str, Any]:
     task = get_task(cfg.task)
     lead = dist.rank == 0
     if cfg.train.threads:
@@ -168,7 +171,8 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
     started = time.perf_counter()
     progress = fit(model, train_batches, valid_batches, cfg.train, optimizer=optimizer,
                    schedule=schedule, progress=progress, carry=carry, save=save, log=log,
-                   metrics_path=metrics, max_eval_batches=1 if dry_run else None, dist=dist)
+                   metrics_path=metrics, max_eval_batches=1 if dry_run else None, dist=dist,
+                   grad_hook=grad_hook)
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {"stopped": progress.stopped or "finished", "steps": progress.step,
                               "epochs": len({h["epoch"] for h in progress.history}),
@@ -186,7 +190,9 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
                 result[f"{split}_{name}"] = value
             result[f"{split}_targets"] = ev.count
             formats = {"loss": ".4f", "ppl": ".2f", "bpc": ".3f"}
-            shown = " | ".join(f"{name} {ev.metrics[name]:{formats.get(name, '.4g')}}"
+            def shown_value(name: str, value: float, formats=formats) -> str:  # tiny: 5.3e-05
+                return f"{value:{'.3e' if 0 < abs(value) < 1e-3 else formats.get(name, '.4g')}}"
+            shown = " | ".join(f"{name} {shown_value(name, ev.metrics[name])}"
                                for name in ("loss", *model.log_metrics) if name in ev.metrics)
             log(f"| final {split:5s} | {shown} | {ev.count:,} targets | (best checkpoint) |")
     result["out_dir"] = str(out)

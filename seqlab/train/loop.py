@@ -178,7 +178,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         progress: Progress | None = None, carry: Any = None,
         save: Callable[[Progress, Any, bool], None] | None = None,
         log: Callable[[str], None] = print, metrics_path: str | Path | None = None,
-        max_eval_batches: int | None = None, dist: Dist = SINGLE) -> Progress:
+        max_eval_batches: int | None = None, dist: Dist = SINGLE,
+        grad_hook: Callable[[int, torch.nn.Module], Any] | None = None) -> Progress:
     """Train ``model`` until ``cfg.epochs``, ``cfg.max_steps``, ``cfg.time_limit`` or early stop.
 
     Args:
@@ -195,6 +196,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         metrics_path: JSON-lines file that receives one record per log line and evaluation.
         max_eval_batches: evaluate on at most this many validation batches (dry runs).
         dist: the process group (default: one process).
+        grad_hook: called as ``grad_hook(step, model)`` after every backward, on unscaled
+            gradients, before clipping (e.g. :class:`seqlab.diagnostics.GradientMonitor`).
 
     Returns:
         The final :class:`Progress` (``history`` holds one record per evaluation).
@@ -304,8 +307,11 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                 global_count = out.count
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(out.loss * (scale / max(divisor, 1))).backward()
-            if cfg.clip > 0:
+            if cfg.clip > 0 or grad_hook is not None:
                 scaler.unscale_(optimizer)
+            if grad_hook is not None:
+                grad_hook(progress.step + 1, model)
+            if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.clip)
             scaler.step(optimizer)
             scaler.update()

@@ -14,9 +14,12 @@ from collections.abc import Callable
 
 
 def format_metric(name: str, value: float) -> str:
-    """``ppl   123.45`` (perplexities are wide), else ``loss  4.567``: fixed width per name."""
+    """``ppl   123.45`` (perplexities are wide), else ``loss  4.567``: fixed width per name;
+    figures below 0.01 (an MSE near 0) in scientific notation, ``loss 5.3e-05``."""
     if name == "ppl":
         return f"ppl {value:9.2f}"
+    if 0 < abs(value) < 0.01:
+        return f"{name} {value:6.1e}"
     return f"{name} {value:6.3f}"
 
 

@@ -104,8 +104,17 @@ def seq2seq_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
+def longrange_tiny(tmp_path: Path) -> dict:
+    return {"model": {"cell": "gru", "hidden_size": 8},
+            "data": {"task": "copy", "length": 6, "train_size": 16, "valid_size": 8,
+                     "test_size": 8, "batch_size": 4, "eval_batch_size": 4},
+            "train": {"threads": 1, "out_dir": str(tmp_path / "run"), "optimizer": "adam",
+                      "lr": 0.01, "epochs": 1}}
+
+
 TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny,
-        "classifier": classifier_tiny, "fasttext": fasttext_tiny, "seq2seq": seq2seq_tiny}
+        "classifier": classifier_tiny, "fasttext": fasttext_tiny, "seq2seq": seq2seq_tiny,
+        "longrange": longrange_tiny}
 
 
 def _items(batch):
