@@ -15,7 +15,9 @@ Backends (``backend=``): ``reference`` (the per-step loop over the cells, ground
 ``fused`` (PyTorch's native kernels, plain cells only), ``compiled`` (any cell, input
 projection hoisted; LSTM cells as a C time loop with a hand-written backward, the others
 through ``torch.compile``) and ``auto`` (fused where it can,
-else compiled). ``layer.backend_used`` says which one runs.
+else compiled). ``layer.backend_used`` says which one ran in the last call: if the compiled
+backend fails inside a call (no C compiler, an inductor error), that call runs the reference loop
+and ``backend_used`` reads ``"reference (compiled failed: ...)"``; the next call tries again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from torch import Tensor, nn
 from seqlab.errors import ConfigError
 from seqlab.nn import backends
 from seqlab.nn.cells import CELLS, GRUCell, LSTMCell, RNNCell
-from seqlab.nn.validation import check_input, check_lengths, check_state
+from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state, zero_padding
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,8 @@ class Recurrent(nn.Module):
         self.is_lstm = bool(getattr(cells[0], "is_lstm", False))
         self.output_size = cells[0].output_size
         self.backend = backend
-        self.backend_used = self._resolve_backend(backend)
+        self._runs = self._resolve_backend(backend)  # what forward dispatches on
+        self.backend_used = self._runs  # what the last call ran (and why, if it fell back)
         self.register_load_state_dict_pre_hook(_accept_torch_names)
 
     # ----------------------------------------------------------------------------- configuration
@@ -146,19 +149,29 @@ class Recurrent(nn.Module):
             ``(output, final_state)``, both in torch.nn's shapes.
         """
         B, T = check_input(x, self.input_size, self.batch_first)
+        check_dtype(x, self)
         lengths = check_lengths(lengths, B, T)
         state = self._check_state(state, B, x)
-        if self.backend_used == "fused":
+        if self._runs == "fused":
+            self.backend_used = "fused"
             return backends.fused_forward(self, x, state, lengths)
         x_tm = x.transpose(0, 1) if self.batch_first else x  # (T, B, D)
         mask = None
         if lengths is not None:
             steps = torch.arange(T).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)
             mask = steps.unsqueeze(-1).to(x.device)
-        run = backends.compiled_unroll if self.backend_used == "compiled" else unroll
-        output, finals = self._stack(run, x_tm, self._split_state(state), mask)
-        if run is not unroll and backends.compile_failed():  # it fell back and logged why
-            self.backend_used = "reference"
+            x_tm = zero_padding(x_tm, mask)  # NaN/inf in the padding reach no gradient
+        states = self._split_state(state)
+        self.backend_used = self._runs
+        if self._runs == "compiled":
+            try:
+                output, finals = self._stack(backends.compiled_unroll, x_tm, states, mask)
+            except Exception as error:  # noqa: BLE001 - no C compiler, inductor failure...
+                # local to this call: the next call (of this or any layer) tries again
+                self.backend_used = backends.fallback_note(error)
+                output, finals = self._stack(unroll, x_tm, states, mask)
+        else:
+            output, finals = self._stack(unroll, x_tm, states, mask)
         output = output.transpose(0, 1) if self.batch_first else output
         return output, self._join_state(finals)
 
@@ -192,10 +205,11 @@ class Recurrent(nn.Module):
             got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
             raise ValueError(f"x_t must be a 2-D tensor (B, input_size={self.input_size}), "
                              f"got {got}")
-        if self.backend_used == "fused" and not self.is_lstm:
+        if self._runs == "fused" and not self.is_lstm:
             output, state = self(x_t.unsqueeze(1 if self.batch_first else 0), state)
             return output.squeeze(1 if self.batch_first else 0), state
         B, _ = check_input(x_t.unsqueeze(1), self.input_size, True)
+        check_dtype(x_t, self)
         states = self._split_state(self._check_state(state, B, x_t))
         finals, x = [], x_t
         for layer, cell in enumerate(self.cells):

@@ -73,3 +73,20 @@ def check_state(state: object, name: str, shape: tuple[int, ...], dtype: torch.d
     if state.dtype != dtype:
         raise DataError(f"{name} must have the dtype of x ({dtype}), got {state.dtype}")
     return state
+
+
+def check_dtype(x: Tensor, module: torch.nn.Module) -> None:
+    """The input must have the dtype of the module's parameters (no silent casts)."""
+    p = next(module.parameters(), None)
+    if p is not None and p.dtype != x.dtype:
+        raise DataError(f"x has dtype {x.dtype} but {type(module).__name__}'s parameters have "
+                        f"dtype {p.dtype}: convert one (x.to({p.dtype}) or "
+                        f"module.to({x.dtype}))")
+
+
+def zero_padding(x: Tensor, mask: Tensor) -> Tensor:
+    """``x`` with 0 at padded positions (``mask`` False), so NaN/inf there reach no gradient.
+
+    ``torch.where`` (not ``x * mask``): its backward sends 0, not ``0 * nan``, to the padding.
+    """
+    return torch.where(mask, x, x.new_zeros(()))
