@@ -22,17 +22,11 @@ from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from seqlab.nn import compiled
+from seqlab.nn.padding import keep_where
 
 log = logging.getLogger(__name__)
 
 _KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
-
-
-def keep_where(mask: Tensor, new, old):
-    """``new`` where ``mask`` (B, 1) is True, else ``old``; for tensors or (h, c) tuples."""
-    if isinstance(new, tuple):
-        return tuple(torch.where(mask, n, o) for n, o in zip(new, old))
-    return torch.where(mask, new, old)
 
 
 def fused_forward(layer, x: Tensor, state, lengths: Tensor | None):

@@ -30,7 +30,8 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.nn import scan
-from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state, zero_padding
+from seqlab.nn.padding import keep_where, zero_padding
+from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ class _MinRNN(nn.Module):
         for t in range(k.shape[1]):
             a, b = self.coefficients(k[:, t])
             h_new = a * h + b
-            h = h_new if mask is None else torch.where(mask[:, t], h_new, h)  # a=1, b=0 if padded
+            h = h_new if mask is None else keep_where(mask[:, t], h_new, h)  # a=1, b=0 if padded
             states.append(h)
         return torch.stack(states, 1)
 

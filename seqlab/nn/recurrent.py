@@ -32,7 +32,8 @@ from torch import Tensor, nn
 from seqlab.errors import ConfigError
 from seqlab.nn import backends
 from seqlab.nn.cells import CELLS, GRUCell, LSTMCell, RNNCell
-from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state, zero_padding
+from seqlab.nn.padding import keep_where, zero_padding
+from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def unroll(cell: nn.Module, x: Tensor, state, mask: Tensor | None, reverse: bool
     for t in reversed(range(x.shape[0])) if reverse else range(x.shape[0]):
         new = cell(x[t], state)
         if mask is not None:
-            new = backends.keep_where(mask[t], new, state)
+            new = keep_where(mask[t], new, state)
         state = new
         h = state[0] if isinstance(state, tuple) else state
         outputs[t] = h if mask is None else h * mask[t]

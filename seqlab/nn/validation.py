@@ -83,10 +83,3 @@ def check_dtype(x: Tensor, module: torch.nn.Module) -> None:
                         f"dtype {p.dtype}: convert one (x.to({p.dtype}) or "
                         f"module.to({x.dtype}))")
 
-
-def zero_padding(x: Tensor, mask: Tensor) -> Tensor:
-    """``x`` with 0 at padded positions (``mask`` False), so NaN/inf there reach no gradient.
-
-    ``torch.where`` (not ``x * mask``): its backward sends 0, not ``0 * nan``, to the padding.
-    """
-    return torch.where(mask, x, x.new_zeros(()))
