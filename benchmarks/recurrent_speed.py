@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from machine import isa_line
 
 import seqlab.nn as snn
 
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine_line(args.device) + f", clock {args.clock}")
+    print(isa_line())
     print("peer = torch.nn with the same sizes (plain LSTM/GRU for the custom cells); "
           "ratio = seqlab / peer (higher is better)")
     print(HEADER)
