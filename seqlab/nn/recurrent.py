@@ -153,7 +153,8 @@ class Recurrent(nn.Module):
         check_dtype(x, self)
         lengths = check_lengths(lengths, B, T)
         state = self._check_state(state, B, x)
-        if self._runs == "fused":
+        exporting = lengths is not None and torch.compiler.is_exporting()
+        if self._runs == "fused" and not exporting:
             self.backend_used = "fused"
             return backends.fused_forward(self, x, state, lengths)
         x_tm = x.transpose(0, 1) if self.batch_first else x  # (T, B, D)
@@ -163,8 +164,10 @@ class Recurrent(nn.Module):
             mask = steps.unsqueeze(-1).to(x.device)
             x_tm = zero_padding(x_tm, mask)  # NaN/inf in the padding reach no gradient
         states = self._split_state(state)
-        self.backend_used = self._runs
-        if self._runs == "compiled":
+        # torch.export cannot trace pack_padded_sequence (its batch sizes are data): with lengths
+        # it records the reference loop, which computes the same function
+        self.backend_used = "reference (exporting)" if exporting else self._runs
+        if self._runs == "compiled" and not exporting:
             try:
                 output, finals = self._stack(backends.compiled_unroll, x_tm, states, mask)
             except Exception as error:  # noqa: BLE001 - no C compiler, inductor failure...

@@ -32,6 +32,7 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     """Checks ``lengths`` (B,) integers in [1, T], or a (B, T) boolean prefix mask.
 
     Returns the lengths as an int64 CPU tensor, or None when every sequence fills all T steps.
+    Under ``torch.export`` (ONNX's dynamo exporter) the values are not checked: they are data.
     """
     if lengths is None:
         return None
@@ -57,6 +58,8 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise DataError(f"lengths must have shape (B,)=({B},), got {tuple(lengths.shape)}")
     lengths = lengths.to("cpu", torch.int64)
+    if torch.compiler.is_exporting():  # values are data: torch.export cannot branch on them
+        return lengths
     low, high = int(lengths.min()), int(lengths.max())
     if low <= 0 or high > T:
         raise DataError(f"lengths must be in [1, T={T}], got values from {low} to {high}")
