@@ -153,7 +153,10 @@ class Recurrent(nn.Module):
         check_dtype(x, self)
         lengths = check_lengths(lengths, B, T)
         state = self._check_state(state, B, x)
-        exporting = lengths is not None and torch.compiler.is_exporting()
+        # exporters (ONNX's) record the reference loop, except the fused kernel without lengths:
+        # pack_padded_sequence's batch sizes are data and the C loops are opaque ctypes calls
+        exporting = (torch.compiler.is_exporting() or torch.jit.is_tracing()) and (
+            lengths is not None or self._runs == "compiled")
         if self._runs == "fused" and not exporting:
             self.backend_used = "fused"
             return backends.fused_forward(self, x, state, lengths)
@@ -164,8 +167,6 @@ class Recurrent(nn.Module):
             mask = steps.unsqueeze(-1).to(x.device)
             x_tm = zero_padding(x_tm, mask)  # NaN/inf in the padding reach no gradient
         states = self._split_state(state)
-        # torch.export cannot trace pack_padded_sequence (its batch sizes are data): with lengths
-        # it records the reference loop, which computes the same function
         self.backend_used = "reference (exporting)" if exporting else self._runs
         if self._runs == "compiled" and not exporting:
             try:

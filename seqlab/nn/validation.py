@@ -32,7 +32,8 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     """Checks ``lengths`` (B,) integers in [1, T], or a (B, T) boolean prefix mask.
 
     Returns the lengths as an int64 CPU tensor, or None when every sequence fills all T steps.
-    Under ``torch.export`` (ONNX's dynamo exporter) the values are not checked: they are data.
+    Under ``torch.export`` or ``torch.jit.trace`` (ONNX's exporters) the values are not checked
+    and the lengths are returned as they are: they are data.
     """
     if lengths is None:
         return None
@@ -58,8 +59,8 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise DataError(f"lengths must have shape (B,)=({B},), got {tuple(lengths.shape)}")
     lengths = lengths.to("cpu", torch.int64)
-    if torch.compiler.is_exporting():  # values are data: torch.export cannot branch on them
-        return lengths
+    if torch.compiler.is_exporting() or torch.jit.is_tracing():  # values are data: an export
+        return lengths  # must not branch on them (nor bake "no padding" into its graph)
     low, high = int(lengths.min()), int(lengths.max())
     if low <= 0 or high > T:
         raise DataError(f"lengths must be in [1, T={T}], got values from {low} to {high}")
