@@ -15,7 +15,8 @@ Backends (``backend=``): ``reference`` (the per-step loop over the cells, ground
 ``fused`` (PyTorch's native kernels, plain cells only), ``compiled`` (any cell, input
 projection hoisted; LSTM cells as a C time loop with a hand-written backward, the others
 through ``torch.compile``) and ``auto`` (fused where it can,
-else compiled). ``layer.backend_used`` says which one ran in the last call: if the compiled
+else compiled; for plain LSTMs on CPU, fused or compiled by a one-time measurement, see
+``autotune.py``). ``layer.backend_used`` says which one ran in the last call: if the compiled
 backend fails inside a call (no C compiler, an inductor error), that call runs the reference loop
 and ``backend_used`` reads ``"reference (compiled failed: ...)"``; the next call tries again.
 """
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
-from seqlab.nn import backends
+from seqlab.nn import autotune, backends
 from seqlab.nn.cells import CELLS, GRUCell, LSTMCell, RNNCell
 from seqlab.nn.padding import keep_where, zero_padding
 from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state
@@ -155,11 +156,24 @@ class Recurrent(nn.Module):
         state = self._check_state(state, B, x)
         # exporters (ONNX's) record the reference loop, except the fused kernel without lengths:
         # pack_padded_sequence's batch sizes are data and the C loops are opaque ctypes calls
-        exporting = (torch.compiler.is_exporting() or torch.jit.is_tracing()) and (
-            lengths is not None or self._runs == "compiled")
-        if self._runs == "fused" and not exporting:
+        if (torch.compiler.is_exporting() or torch.jit.is_tracing()) and (
+                lengths is not None or self._runs == "compiled"):
+            output, final = self._run("reference", x, state, lengths)
+            self.backend_used = "reference (exporting)"
+            return output, final
+        if self.backend == "auto" and self._runs == "fused" and autotune.eligible(self, x):
+            kind, why = autotune.choose(self, x, state, lengths)
+            output, final = self._run(kind, x, state, lengths)
+            self.backend_used = f"{self.backend_used} ({why})"
+            return output, final
+        return self._run(self._runs, x, state, lengths)
+
+    def _run(self, kind: str, x: Tensor, state, lengths: Tensor | None):
+        """``forward`` on backend ``kind`` (checked inputs); sets ``backend_used``."""
+        if kind == "fused":
             self.backend_used = "fused"
             return backends.fused_forward(self, x, state, lengths)
+        T = x.shape[1] if self.batch_first else x.shape[0]
         x_tm = x.transpose(0, 1) if self.batch_first else x  # (T, B, D)
         mask = None
         if lengths is not None:
@@ -167,8 +181,8 @@ class Recurrent(nn.Module):
             mask = steps.unsqueeze(-1).to(x.device)
             x_tm = zero_padding(x_tm, mask)  # NaN/inf in the padding reach no gradient
         states = self._split_state(state)
-        self.backend_used = "reference (exporting)" if exporting else self._runs
-        if self._runs == "compiled" and not exporting:
+        self.backend_used = kind
+        if kind == "compiled":
             try:
                 output, finals = self._stack(backends.compiled_unroll, x_tm, states, mask)
             except Exception as error:  # noqa: BLE001 - no C compiler, inductor failure...
