@@ -39,7 +39,8 @@ VARIANTS = {
              ("compiled LayerNorm-LSTM", {"backend": "compiled", "cell": "layernorm_lstm"}),
              ("auto", {"backend": "auto"})],
     "GRU": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"}),
-            ("compiled SimpleGRU (003)", {"backend": "compiled", "cell": "simple_gru"})],
+            ("compiled SimpleGRU (003)", {"backend": "compiled", "cell": "simple_gru"}),
+            ("auto", {"backend": "auto"})],
     "RNN": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"})],
 }
 

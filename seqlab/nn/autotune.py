@@ -1,4 +1,5 @@
-"""``backend="auto"`` for plain LSTMs: seqlab's C loop or torch.nn's fused kernel, by measurement.
+"""``backend="auto"`` for plain LSTMs and GRUs: seqlab's C loop or torch.nn's fused kernel, by
+measurement.
 
 Which of the two is faster depends on the host (AVX2 or AVX-512, the oneDNN build), the shape,
 the dtype and the thread count, so ``auto`` does not guess: the first call of a configuration
@@ -13,8 +14,8 @@ measures each configuration once. ``layer.backend_used`` then reads e.g. ``"comp
 1.18x faster than fused, measured)"`` or ``"... cached)"``.
 
 Measured only where it can matter: CPU, float32/float64, the C kernels built, plain LSTMCell
-without projection, at least :data:`MIN_WORK` multiply-adds per call; elsewhere (and with
-``SEQLAB_AUTOTUNE=0``) ``auto`` runs the fused kernel, as torch.nn does.
+(without projection) or GRUCell, at least :data:`MIN_WORK` multiply-adds per call; elsewhere
+(and with ``SEQLAB_AUTOTUNE=0``) ``auto`` runs the fused kernel, as torch.nn does.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ import torch
 from torch import Tensor
 
 from seqlab.nn import cbuild, lstm_loop
-from seqlab.nn.cells import LSTMCell
+from seqlab.nn.cells import GRUCell, LSTMCell
 
 log = logging.getLogger(__name__)
 
 ROUNDS = 3
 MARGIN = 0.97  # compiled runs only if its time <= MARGIN * fused's
-MIN_WORK = 10_000_000  # multiply-adds of the recurrent GEMMs per call (4 H^2 B T per cell)
+MIN_WORK = 10_000_000  # multiply-adds of the recurrent GEMMs per call (G H^2 B T per cell)
+_C_LOOPS = {LSTMCell: 4, GRUCell: 3}  # cells with a C loop -> gates G
 _FILE = "autotune.json"
 _memory: dict[str, dict] = {}
 
@@ -44,14 +46,14 @@ _memory: dict[str, dict] = {}
 def eligible(layer, x: Tensor) -> bool:
     """True if ``auto`` measures for this call (see the module docstring)."""
     cell = layer.cells[0]
-    if os.environ.get("SEQLAB_AUTOTUNE", "1") == "0" or not layer.is_lstm:
+    if os.environ.get("SEQLAB_AUTOTUNE", "1") == "0" or type(cell) not in _C_LOOPS:
         return False
-    if type(cell) is not LSTMCell or layer.proj_size or x.device.type != "cpu":
+    if layer.proj_size or x.device.type != "cpu":
         return False
     if x.dtype not in (torch.float32, torch.float64) or lstm_loop.c_library() is None:
         return False
     T, B = (x.shape[1], x.shape[0]) if layer.batch_first else (x.shape[0], x.shape[1])
-    work = 4 * layer.hidden_size ** 2 * B * T * len(layer.cells)
+    work = _C_LOOPS[type(cell)] * layer.hidden_size ** 2 * B * T * len(layer.cells)
     return work >= MIN_WORK
 
 
@@ -107,9 +109,11 @@ def measure(layer, x: Tensor, state, lengths: Tensor | None, train: bool) -> dic
 
     def run(kind: str) -> None:
         with torch.enable_grad() if train else torch.no_grad():
-            out, (h, c) = layer._run(kind, x, state, lengths)
+            out, final = layer._run(kind, x, state, lengths)
             if train:
-                torch.autograd.grad(out.sum() + h.sum() + c.sum(), params, allow_unused=True)
+                finals = final if isinstance(final, tuple) else (final,)
+                loss = out.sum() + sum(f.sum() for f in finals)
+                torch.autograd.grad(loss, params, allow_unused=True)
 
     best = {"fused": float("inf"), "compiled": float("inf")}
     for kind in best:  # warm-up: builds the kernels, packs the weights, fills caches

@@ -4,8 +4,9 @@
   cuDNN on GPU), fed the layer's own Parameters in torch's order; lengths go through
   ``pack_padded_sequence``. Nothing is copied, so its cost is the kernel's.
 * ``compiled_unroll``: any cell. The input projection of all steps is one GEMM
-  (``cell.project_input`` on (T, B, D)). LSTM and LayerNorm-LSTM cells then run their whole
-  time loop in C with a hand-written backward (``lstm_loop.py``); GRU, SimpleGRU and RNN cells
+  (``cell.project_input`` on (T, B, D)). LSTM, LayerNorm-LSTM and GRU cells then run their whole
+  time loop in C with a hand-written backward (``lstm_loop.py``, ``gru_loop.py``); SimpleGRU, RNN
+  cells (and GRU cells where the C kernels do not build)
   run as one autograd node per direction with torch.compile'd gate kernels (``compiled.py``);
   other cells run ``torch.compile(cell.recur)`` step by step. If it fails inside a call (no
   C compiler...), the layer logs why and runs that call on the reference loop.

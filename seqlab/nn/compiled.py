@@ -3,7 +3,9 @@
 LSTMCell (without ``proj_size``) and LayerNormLSTMCell run in :mod:`seqlab.nn.lstm_loop`: the
 whole time loop in a small C file (own GEMM for ``h @ W_hh.T``, fused gate kernels, a
 hand-written backward), built with the system's C compiler, with a PyTorch-op fallback.
-GRUCell, SimpleGRUCell and RNNCell run here. For one direction of one layer, with
+GRUCell runs its C loop in :mod:`seqlab.nn.gru_loop` where the C kernels build (CPU,
+float32/float64), else here; SimpleGRUCell and RNNCell run here. For one direction of one
+layer, with
 ``xw = x @ W_ih.T + b_ih`` already computed for all steps (one GEMM, outside this module)::
 
     forward,  each t:   hw_t = h_{t-1} @ W_hh.T + b_hh               (GEMM, B x H by H x G)
@@ -31,7 +33,7 @@ import torch
 from torch import Tensor
 from torch.func import vjp
 
-from seqlab.nn import lstm_loop
+from seqlab.nn import gru_loop, lstm_loop
 from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
 from seqlab.nn.gemm import matmul, project_input
 from seqlab.nn.padding import keep_step
@@ -181,6 +183,8 @@ def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = F
     """Same contract as ``recurrent.unroll``, for cells with a kernel (see :func:`has_kernel`)."""
     if _lstm_loop_runs(cell):
         return lstm_loop.unroll(cell, x, state, mask, reverse)
+    if type(cell) is GRUCell and gru_loop.runs_here(x):
+        return gru_loop.unroll(cell, x, state, mask, reverse)
     kernel = _kernel_for(cell)
     compile_kernels(kernel)
     xw = project_input(cell, x)  # (T, B, G): one GEMM for all steps

@@ -13,8 +13,8 @@ shapes with ``batch_first=True`` by default:
 
 Backends (``backend=``): ``reference`` (the per-step loop over the cells, ground truth),
 ``fused`` (PyTorch's native kernels, plain cells only), ``compiled`` (any cell, input
-projection hoisted; LSTM cells as a C time loop with a hand-written backward, the others
-through ``torch.compile``) and ``auto`` (fused where it can,
+projection hoisted; LSTM, LayerNorm-LSTM and GRU cells as a C time loop with a hand-written
+backward, the others through ``torch.compile``) and ``auto`` (fused where it can,
 else compiled; for plain LSTMs on CPU, fused or compiled by a one-time measurement, see
 ``autotune.py``). ``layer.backend_used`` says which one ran in the last call: if the compiled
 backend fails inside a call (no C compiler, an inductor error), that call runs the reference loop

@@ -111,3 +111,17 @@ def test_small_shapes_and_opt_out_run_fused(monkeypatch):
     monkeypatch.setenv("SEQLAB_AUTOTUNE", "0")
     layer(torch.randn(B, T, D))
     assert layer.backend_used == "fused"
+
+
+def test_gru_is_tuned_too(monkeypatch, tuner):
+    fake_clock(monkeypatch, {"fused": 1.0, "compiled": 0.5})
+    torch.manual_seed(0)
+    layer = snn.GRU(D, H, bidirectional=True, dtype=torch.float64)
+    ref = snn.GRU(D, H, bidirectional=True, backend="reference", dtype=torch.float64)
+    ref.load_state_dict(layer.state_dict())
+    x, lengths = torch.randn(B, T, D, dtype=torch.float64), torch.tensor([6, 2, 5, 3])
+    out, h = layer(x, lengths=lengths)
+    assert layer.backend_used == "compiled (auto: 2.00x faster than fused, measured)"
+    want, h_ref = ref(x, lengths=lengths)
+    torch.testing.assert_close(out, want, atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(h, h_ref, atol=1e-12, rtol=1e-10)

@@ -208,6 +208,51 @@ void NAME(lnlstm_backward)(long b0, long b1, long H, const T* R dh_next, const T
     }
 }
 
+/* GRU (torch's equations; xw holds b_ih and the r, z parts of b_hh; bn = b_hh's n part):
+   r, z = sigmoid(xw_rz + hw_rz);  hn = hw_n + bn;  n = tanh(xw_n + r * hn);  h' = n + z (h - n).
+   act per row: r, z, n, hn (4H). */
+void NAME(gru_forward)(long b0, long b1, long H, const T* R hw, const T* R xw, const T* R bn,
+                       const T* R h_prev, const unsigned char* R mask, T* R act, T* R h) {
+    for (long b = b0; b < b1; b++) {
+        const long g3 = b * 3 * H, g1 = b * H;
+        T* R a = act + b * 4 * H;
+        for (long j = 0; j < 2 * H; j++) a[j] = SIG(xw[g3 + j] + hw[g3 + j]);
+        for (long j = 0; j < H; j++) a[3 * H + j] = hw[g3 + 2 * H + j] + (bn ? bn[j] : 0);
+        for (long j = 0; j < H; j++) a[2 * H + j] = TANH(xw[g3 + 2 * H + j] + a[j] * a[3 * H + j]);
+        for (long j = 0; j < H; j++) {
+            T n = a[2 * H + j];
+            h[g1 + j] = n + a[H + j] * (h_prev[g1 + j] - n);
+        }
+        if (mask && !mask[b]) for (long j = 0; j < H; j++) h[g1 + j] = h_prev[g1 + j];
+    }
+}
+
+/* e = d h' (from the output, from step t+1 through the GEMM, and the direct z * e path kept in
+   carry); padded rows pass d h through to the step before (carry) and get no gate gradient. */
+void NAME(gru_backward)(long b0, long b1, long H, const T* R dh_next, const T* R d_out,
+                        const unsigned char* R mask, const T* R act, const T* R h_prev,
+                        T* R carry, T* R dxw, T* R dhw) {
+    for (long b = b0; b < b1; b++) {
+        const long g3 = b * 3 * H, g1 = b * H;
+        const T* R a = act + b * 4 * H;
+        if (mask && !mask[b]) {
+            for (long j = 0; j < H; j++) carry[g1 + j] += dh_next[g1 + j];
+            for (long j = 0; j < 3 * H; j++) { dxw[g3 + j] = 0; dhw[g3 + j] = 0; }
+            continue;
+        }
+        for (long j = 0; j < H; j++) {
+            T e = dh_next[g1 + j] + d_out[g1 + j] + carry[g1 + j];
+            T r = a[j], z = a[H + j], n = a[2 * H + j], hn = a[3 * H + j];
+            T dn = e * (ONE - z) * (ONE - n * n);
+            T dz = e * (h_prev[g1 + j] - n) * z * (ONE - z);
+            T dr = dn * hn * r * (ONE - r);
+            dxw[g3 + j] = dr; dxw[g3 + H + j] = dz; dxw[g3 + 2 * H + j] = dn;
+            dhw[g3 + j] = dr; dhw[g3 + H + j] = dz; dhw[g3 + 2 * H + j] = dn * r;
+            carry[g1 + j] = e * z;
+        }
+    }
+}
+
 /* Whole time loops. State buffers have steps + 1 slots; step t reads slot t and writes t + 1
    (reverse: reads t + 1, writes t). Per-step buffers (A...) have one slot when !keep. */
 #ifdef _OPENMP
@@ -310,6 +355,44 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
                             DHW + t * s4, DY + t * s1, scratch + tid * 8 * H);
         BARRIER
         NAME(gemm_part)(B, 4 * H, H, DHW + t * s4, wp, dh, tid, nth);
+        BARRIER
+    }
+    }
+}
+void NAME(gru_forward_loop)(long nt, long steps, long B, long H, long reverse, long keep,
+                            const T* R wp, const T* R xw, const T* R bn,
+                            const unsigned char* R mask, T* R Hb, T* R A, T* R hw) {
+    const long s1 = B * H, s3 = 3 * B * H, s4 = 4 * B * H;
+    TEAM(nt) {
+    ROWS
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? steps - 1 - n : n;
+        SLOTS(t)
+        NAME(gemm_part)(B, H, 3 * H, Hb + rd * s1, wp, hw, tid, nth);
+        BARRIER
+        NAME(gru_forward)(b0, b1, H, hw, xw + t * s3, bn, Hb + rd * s1, mask ? mask + t * B : 0,
+                          A + ks * s4, Hb + wr * s1);
+        BARRIER
+    }
+    }
+}
+
+void NAME(gru_backward_loop)(long nt, long steps, long B, long H, long reverse, const T* R wp,
+                             const T* R d_out, const unsigned char* R mask, const T* R A,
+                             const T* R Hb, T* R dh, T* R carry, T* R DXW, T* R DHW,
+                             T* R dh_next) {
+    const long s1 = B * H, s3 = 3 * B * H, s4 = 4 * B * H, keep = 1;
+    TEAM(nt) {
+    ROWS
+    for (long n = 0; n < steps; n++) {
+        long t = reverse ? n : steps - 1 - n;
+        SLOTS(t)
+        (void)wr; (void)ks;
+        memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
+        NAME(gru_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0,
+                           A + t * s4, Hb + rd * s1, carry, DXW + t * s3, DHW + t * s3);
+        BARRIER
+        NAME(gemm_part)(B, 3 * H, H, DHW + t * s3, wp, dh, tid, nth);
         BARRIER
     }
     }
