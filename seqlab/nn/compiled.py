@@ -183,7 +183,7 @@ def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = F
     """Same contract as ``recurrent.unroll``, for cells with a kernel (see :func:`has_kernel`)."""
     if _lstm_loop_runs(cell):
         return lstm_loop.unroll(cell, x, state, mask, reverse)
-    if type(cell) is GRUCell and gru_loop.runs_here(x):
+    if type(cell) in (GRUCell, SimpleGRUCell) and gru_loop.runs_here(x):
         return gru_loop.unroll(cell, x, state, mask, reverse)
     kernel = _kernel_for(cell)
     compile_kernels(kernel)

@@ -72,8 +72,8 @@ _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then point
     "lstm_backward_loop": (5, 0, 11),
     "lnlstm_forward_loop": (6, 2, 15),
     "lnlstm_backward_loop": (5, 0, 20),
-    "gru_forward_loop": (6, 0, 7),  # seqlab/nn/gru_loop.py
-    "gru_backward_loop": (5, 0, 10),
+    "gru_forward_loop": (7, 0, 7),  # seqlab/nn/gru_loop.py
+    "gru_backward_loop": (6, 0, 10),
 }
 # Below this many multiply-adds per step (4 B H^2) the loops stay on one thread: two barriers
 # per step would cost more than the split saves.

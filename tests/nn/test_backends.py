@@ -151,12 +151,12 @@ def test_compiled_falls_back_when_torch_compile_fails(monkeypatch, caplog):
         raise RuntimeError("no C++ compiler found")
 
     monkeypatch.setattr(backends, "_compiled", {})
-    kernel = compiled.KERNELS["simple_gru"]
+    kernel = compiled.KERNELS["rnn_tanh"]  # RNN cells run through torch.compile
     monkeypatch.setattr(kernel, "forward", None)
     monkeypatch.setattr(kernel, "backward", None)
     with monkeypatch.context() as patch:
         patch.setattr(torch, "compile", lambda fn, **kw: broken)
-        ref, comp = twins(snn.GRU, {"cell": "simple_gru"}, "compiled")
+        ref, comp = twins(snn.RNN, {}, "compiled")
         x = torch.randn(B, T, D_IN, dtype=torch.float64)
         with caplog.at_level(logging.WARNING, logger="seqlab.nn.backends"):
             out = comp(x)[0]

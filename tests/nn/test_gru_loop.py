@@ -1,5 +1,5 @@
-"""The compiled backend's C GRU loop (seqlab.nn.gru_loop): outputs and gradients against
-autograd through the reference loop, any thread count giving the same bits."""
+"""The compiled backend's C GRU and SimpleGRU loops (seqlab.nn.gru_loop): outputs and
+gradients against autograd through the reference loop, any thread count giving the same bits."""
 
 from __future__ import annotations
 
@@ -27,13 +27,17 @@ def run(unroll, cell, x, h0, mask, reverse):
     return (out.detach(), h.detach(), *grads)
 
 
+CELLS = {"gru": snn.GRUCell, "simple_gru": snn.SimpleGRUCell}
+
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_c_gru_loop_equals_reference(dtype, with_mask, reverse, bias):
+@pytest.mark.parametrize("kind", CELLS)
+def test_c_gru_loop_equals_reference(kind, dtype, with_mask, reverse, bias):
     torch.manual_seed(0)
-    cell = snn.GRUCell(D, H, bias=bias, dtype=dtype)
+    cell = CELLS[kind](D, H, bias=bias, dtype=dtype)
     g = torch.Generator().manual_seed(4)
     x = torch.randn(T, B, D, generator=g, dtype=dtype)
     h0 = torch.randn(B, H, generator=g, dtype=dtype)
@@ -51,9 +55,10 @@ def test_c_gru_loop_equals_reference(dtype, with_mask, reverse, bias):
     torch.testing.assert_close(h, ref_h, atol=tol, rtol=tol)
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize("kind", CELLS)
+def test_gradcheck_float64(kind):
     torch.manual_seed(2)
-    cell = snn.GRUCell(2, 3, dtype=torch.float64)
+    cell = CELLS[kind](2, 3, dtype=torch.float64)
     x = torch.randn(4, 3, 2, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
     mask = (torch.arange(4).unsqueeze(1) < torch.tensor([4, 1, 3])).unsqueeze(-1)
@@ -69,9 +74,10 @@ def test_gradcheck_float64():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_any_number_of_threads_gives_the_same_bits(monkeypatch, dtype):
+@pytest.mark.parametrize("kind", CELLS)
+def test_any_number_of_threads_gives_the_same_bits(monkeypatch, kind, dtype):
     torch.manual_seed(0)
-    cell = snn.GRUCell(D, H, dtype=dtype)
+    cell = CELLS[kind](D, H, dtype=dtype)
     g = torch.Generator().manual_seed(6)
     x = torch.randn(T, B, D, generator=g, dtype=dtype)
     h0 = torch.randn(B, H, generator=g, dtype=dtype)
@@ -84,11 +90,12 @@ def test_any_number_of_threads_gives_the_same_bits(monkeypatch, dtype):
         assert torch.equal(one, three)
 
 
-def test_compiled_gru_layer_uses_the_c_loop(monkeypatch):
+@pytest.mark.parametrize("kind", CELLS)
+def test_compiled_gru_layer_uses_the_c_loop(monkeypatch, kind):
     calls = []
     real = gru_loop.unroll
     monkeypatch.setattr(gru_loop, "unroll", lambda *a, **k: calls.append(1) or real(*a, **k))
-    layer = snn.GRU(D, H, num_layers=2, bidirectional=True, backend="compiled",
+    layer = snn.GRU(D, H, num_layers=2, bidirectional=True, backend="compiled", cell=kind,
                     dtype=torch.float64)
     layer(torch.randn(B, T, D, dtype=torch.float64), lengths=LENGTHS)
     assert len(calls) == 4 and layer.backend_used == "compiled"

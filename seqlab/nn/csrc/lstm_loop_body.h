@@ -253,6 +253,45 @@ void NAME(gru_backward)(long b0, long b1, long H, const T* R dh_next, const T* R
     }
 }
 
+/* SimpleGRUCell (seed 003; xw holds b_ih and b_hh): u = sigmoid(xw_u + hw_u),
+   c~ = tanh(xw_c + hw_c), c' = c + u (c~ - c). act per row: u, c~ (of a 4H slot). Backward:
+   d u~ = e (c~ - c) u (1 - u), d c~~ = e u (1 - c~^2), d xw = d hw = (d u~, d c~~), direct
+   path e (1 - u). */
+void NAME(sgru_forward)(long b0, long b1, long H, const T* R hw, const T* R xw,
+                        const T* R h_prev, const unsigned char* R mask, T* R act, T* R h) {
+    for (long b = b0; b < b1; b++) {
+        const long g2 = b * 2 * H, g1 = b * H;
+        T* R a = act + b * 4 * H;
+        for (long j = 0; j < H; j++) a[j] = SIG(xw[g2 + j] + hw[g2 + j]);
+        for (long j = H; j < 2 * H; j++) a[j] = TANH(xw[g2 + j] + hw[g2 + j]);
+        for (long j = 0; j < H; j++)
+            h[g1 + j] = h_prev[g1 + j] + a[j] * (a[H + j] - h_prev[g1 + j]);
+        if (mask && !mask[b]) for (long j = 0; j < H; j++) h[g1 + j] = h_prev[g1 + j];
+    }
+}
+
+void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* R d_out,
+                         const unsigned char* R mask, const T* R act, const T* R h_prev,
+                         T* R carry, T* R dxw, T* R dhw) {
+    for (long b = b0; b < b1; b++) {
+        const long g2 = b * 2 * H, g1 = b * H;
+        const T* R a = act + b * 4 * H;
+        if (mask && !mask[b]) {
+            for (long j = 0; j < H; j++) carry[g1 + j] += dh_next[g1 + j];
+            for (long j = 0; j < 2 * H; j++) { dxw[g2 + j] = 0; dhw[g2 + j] = 0; }
+            continue;
+        }
+        for (long j = 0; j < H; j++) {
+            T e = dh_next[g1 + j] + d_out[g1 + j] + carry[g1 + j];
+            T u = a[j], c = a[H + j];
+            T du = e * (c - h_prev[g1 + j]) * u * (ONE - u), dc = e * u * (ONE - c * c);
+            dxw[g2 + j] = du; dxw[g2 + H + j] = dc;
+            dhw[g2 + j] = du; dhw[g2 + H + j] = dc;
+            carry[g1 + j] = e * (ONE - u);
+        }
+    }
+}
+
 /* Whole time loops. State buffers have steps + 1 slots; step t reads slot t and writes t + 1
    (reverse: reads t + 1, writes t). Per-step buffers (A...) have one slot when !keep. */
 #ifdef _OPENMP
@@ -359,29 +398,35 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
     }
     }
 }
-void NAME(gru_forward_loop)(long nt, long steps, long B, long H, long reverse, long keep,
-                            const T* R wp, const T* R xw, const T* R bn,
+/* simple: SimpleGRUCell (2 gates), else GRUCell (3) */
+void NAME(gru_forward_loop)(long nt, long simple, long steps, long B, long H, long reverse,
+                            long keep, const T* R wp, const T* R xw, const T* R bn,
                             const unsigned char* R mask, T* R Hb, T* R A, T* R hw) {
-    const long s1 = B * H, s3 = 3 * B * H, s4 = 4 * B * H;
+    const long G = simple ? 2 : 3, s1 = B * H, s3 = G * B * H, s4 = 4 * B * H;
     TEAM(nt) {
     ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        NAME(gemm_part)(B, H, 3 * H, Hb + rd * s1, wp, hw, tid, nth);
+        NAME(gemm_part)(B, H, G * H, Hb + rd * s1, wp, hw, tid, nth);
         BARRIER
-        NAME(gru_forward)(b0, b1, H, hw, xw + t * s3, bn, Hb + rd * s1, mask ? mask + t * B : 0,
-                          A + ks * s4, Hb + wr * s1);
+        if (simple)
+            NAME(sgru_forward)(b0, b1, H, hw, xw + t * s3, Hb + rd * s1, mask ? mask + t * B : 0,
+                               A + ks * s4, Hb + wr * s1);
+        else
+            NAME(gru_forward)(b0, b1, H, hw, xw + t * s3, bn, Hb + rd * s1,
+                              mask ? mask + t * B : 0, A + ks * s4, Hb + wr * s1);
         BARRIER
     }
     }
 }
 
-void NAME(gru_backward_loop)(long nt, long steps, long B, long H, long reverse, const T* R wp,
+void NAME(gru_backward_loop)(long nt, long simple, long steps, long B, long H, long reverse,
+                             const T* R wp,
                              const T* R d_out, const unsigned char* R mask, const T* R A,
                              const T* R Hb, T* R dh, T* R carry, T* R DXW, T* R DHW,
                              T* R dh_next) {
-    const long s1 = B * H, s3 = 3 * B * H, s4 = 4 * B * H, keep = 1;
+    const long G = simple ? 2 : 3, s1 = B * H, s3 = G * B * H, s4 = 4 * B * H, keep = 1;
     TEAM(nt) {
     ROWS
     for (long n = 0; n < steps; n++) {
@@ -389,10 +434,14 @@ void NAME(gru_backward_loop)(long nt, long steps, long B, long H, long reverse, 
         SLOTS(t)
         (void)wr; (void)ks;
         memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
-        NAME(gru_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0,
-                           A + t * s4, Hb + rd * s1, carry, DXW + t * s3, DHW + t * s3);
+        if (simple)
+            NAME(sgru_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0,
+                                A + t * s4, Hb + rd * s1, carry, DXW + t * s3, DHW + t * s3);
+        else
+            NAME(gru_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0,
+                               A + t * s4, Hb + rd * s1, carry, DXW + t * s3, DHW + t * s3);
         BARRIER
-        NAME(gemm_part)(B, 3 * H, H, DHW + t * s3, wp, dh, tid, nth);
+        NAME(gemm_part)(B, G * H, H, DHW + t * s3, wp, dh, tid, nth);
         BARRIER
     }
     }
