@@ -20,6 +20,7 @@ Measured only where it can matter: CPU, float32/float64, the C kernels built, pl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -61,10 +62,16 @@ def _pow2(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
+@functools.cache
+def _host(isa: str) -> str:
+    """The host, torch and kernel target (for ``isa``), hashed once per process."""
+    return hashlib.sha256((cbuild.cpu_description() + torch.__version__
+                           + lstm_loop.kernel_target()).encode()).hexdigest()[:12]
+
+
 def key(layer, x: Tensor, lengths: Tensor | None, train: bool) -> str:
     T, B = (x.shape[1], x.shape[0]) if layer.batch_first else (x.shape[0], x.shape[1])
-    host = hashlib.sha256((cbuild.cpu_description() + torch.__version__
-                           + lstm_loop.kernel_target()).encode()).hexdigest()[:12]
+    host = _host(cbuild.requested_isa())
     parts = [layer.mode, layer.input_size, layer.hidden_size, layer.num_layers,
              layer.num_directions, int(layer.bias), _pow2(B), _pow2(T), int(lengths is not None),
              str(x.dtype).removeprefix("torch."), "train" if train else "infer",
