@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import isa_line
 
 from seqlab import BM25
 
@@ -155,6 +156,7 @@ def main() -> None:
                  len(few) / q_rob, len(few) / q_okapi, 1.0))
 
     print(f"machine: {machine()}")
+    print(isa_line(torch_side=False))
     print("| peer | index s (seqlab) | index s (peer) | queries/s (seqlab) | queries/s (peer) "
           "| qps ratio | top-k overlap |")
     print("|---|---|---|---|---|---|---|")

@@ -2,7 +2,9 @@
 
 For LSTM, GRU and RNN at (batch, T, hidden, layers) = (20, 35, 200, 2), (20, 35, 650, 2) and
 (64, 100, 256, 1) it times forward+backward and forward-only (no grad) and prints tokens/s of
-each seqlab backend, of torch.nn, and their ratio. Custom cells (LayerNorm-LSTM, seed-003 GRU)
+each seqlab backend, of torch.nn, and their ratio. ``auto`` rows name what backend="auto" picked
+(for LSTMs a one-time measurement per configuration, ``seqlab/nn/autotune.py``). Custom cells
+(LayerNorm-LSTM, seed-003 GRU)
 run on the compiled backend and are compared with torch.nn's plain LSTM/GRU, which have no such
 cells. Timings interleave seqlab and torch.nn and report medians, so a busy machine hurts both.
 
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from machine import isa_line
 
 import seqlab.nn as snn
 
@@ -33,9 +36,11 @@ MODELS = {"LSTM": (torch.nn.LSTM, snn.LSTM), "GRU": (torch.nn.GRU, snn.GRU),
 # (row label, seqlab layer kwargs) per model; each is timed beside the plain torch.nn layer.
 VARIANTS = {
     "LSTM": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"}),
-             ("compiled LayerNorm-LSTM", {"backend": "compiled", "cell": "layernorm_lstm"})],
+             ("compiled LayerNorm-LSTM", {"backend": "compiled", "cell": "layernorm_lstm"}),
+             ("auto", {"backend": "auto"})],
     "GRU": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"}),
-            ("compiled SimpleGRU (003)", {"backend": "compiled", "cell": "simple_gru"})],
+            ("compiled SimpleGRU (003)", {"backend": "compiled", "cell": "simple_gru"}),
+            ("auto", {"backend": "auto"})],
     "RNN": [("fused", {"backend": "fused"}), ("compiled", {"backend": "compiled"})],
 }
 
@@ -104,6 +109,8 @@ def recurrent_section(args) -> list[Row]:
 
                 t_ours, t_peer = time_pair(train(ours, x), train(peer, x), args.repeats, device)
                 i_ours, i_peer = time_pair(infer(ours, x), infer(peer, x), args.repeats, device)
+                if label == "auto":  # what the one-time measurement picked (for inference)
+                    label = f"auto ({ours.backend_used.split()[0]} in inference)"
                 rows.append(Row(model, f"B={B} T={T} H={H} L={L}", label, tokens / t_ours,
                                 tokens / t_peer, tokens / i_ours, tokens / i_peer))
                 print(format_row(rows[-1]), flush=True)
@@ -217,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine_line(args.device) + f", clock {args.clock}")
+    print(isa_line())
     print("peer = torch.nn with the same sizes (plain LSTM/GRU for the custom cells); "
           "ratio = seqlab / peer (higher is better)")
     print(HEADER)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numba
 import torch
+from machine import isa_line
 
 from seqlab.nn import MinGRU, MinLSTM
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(machine_line(device))
+    print(isa_line())
     print(f"batch {args.batch}, input = hidden = {args.size}, 1 layer, best of {args.repeats}, "
           f"{args.clock} clock, dL/dx {'computed' if args.input_grad else 'not needed'}\n")
     print("| T | model | train tok/s | vs GRU | inference tok/s | vs GRU |")

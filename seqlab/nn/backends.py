@@ -4,11 +4,12 @@
   cuDNN on GPU), fed the layer's own Parameters in torch's order; lengths go through
   ``pack_padded_sequence``. Nothing is copied, so its cost is the kernel's.
 * ``compiled_unroll``: any cell. The input projection of all steps is one GEMM
-  (``cell.project_input`` on (T, B, D)). LSTM and LayerNorm-LSTM cells then run their whole
-  time loop in C with a hand-written backward (``lstm_loop.py``); GRU, SimpleGRU and RNN cells
+  (``cell.project_input`` on (T, B, D)). LSTM, LayerNorm-LSTM and GRU cells then run their whole
+  time loop in C with a hand-written backward (``lstm_loop.py``, ``gru_loop.py``); SimpleGRU, RNN
+  cells (and GRU cells where the C kernels do not build)
   run as one autograd node per direction with torch.compile'd gate kernels (``compiled.py``);
-  other cells run ``torch.compile(cell.recur)`` step by step. If torch.compile cannot work here (no
-  C compiler...), it logs why once and runs the reference loop.
+  other cells run ``torch.compile(cell.recur)`` step by step. If it fails inside a call (no
+  C compiler...), the layer logs why and runs that call on the reference loop.
 """
 
 from __future__ import annotations
@@ -22,17 +23,11 @@ from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from seqlab.nn import compiled
+from seqlab.nn.padding import keep_where
 
 log = logging.getLogger(__name__)
 
 _KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
-
-
-def keep_where(mask: Tensor, new, old):
-    """``new`` where ``mask`` (B, 1) is True, else ``old``; for tensors or (h, c) tuples."""
-    if isinstance(new, tuple):
-        return tuple(torch.where(mask, n, o) for n, o in zip(new, old))
-    return torch.where(mask, new, old)
 
 
 def fused_forward(layer, x: Tensor, state, lengths: Tensor | None):
@@ -66,14 +61,16 @@ def _fused(kernel, layer, x: Tensor, state, lengths: Tensor | None, weights: lis
 
 
 _compiled: dict[type, Callable] = {}  # cell class -> its compiled ``recur``
-_compile_failed = False
 
 
-def _disable(error: Exception) -> None:
-    global _compile_failed
-    _compile_failed = True
-    log.warning("backend='compiled' is unavailable here (torch.compile failed: %s: %s); "
-                "running the reference loop instead", type(error).__name__, error)
+def fallback_note(error: Exception) -> str:
+    """Logs why the compiled backend failed in one call; returns that call's ``backend_used``.
+
+    Nothing is remembered: a failure stays local to the call that failed.
+    """
+    log.warning("backend='compiled' failed in this call (%s: %s); it ran the reference loop "
+                "instead", type(error).__name__, error)
+    return f"reference (compiled failed: {type(error).__name__}: {error})"
 
 
 def _compiled_recur(cell) -> Callable:
@@ -94,16 +91,9 @@ def compiled_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool =
     Cells with a pointwise kernel in ``seqlab.nn.compiled`` run as one autograd node per
     direction; other cells run ``torch.compile(cell.recur)`` step by step.
     """
-    if not _compile_failed:
-        try:
-            if compiled.has_kernel(cell):
-                return compiled.kernel_unroll(cell, x, state, mask, reverse)
-            return _generic_unroll(cell, x, state, mask, reverse)
-        except Exception as error:  # no C compiler, unsupported platform...
-            _disable(error)
-    from seqlab.nn.recurrent import unroll
-
-    return unroll(cell, x, state, mask, reverse)
+    if compiled.has_kernel(cell):
+        return compiled.kernel_unroll(cell, x, state, mask, reverse)
+    return _generic_unroll(cell, x, state, mask, reverse)
 
 
 def _generic_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
@@ -120,8 +110,3 @@ def _generic_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool =
         h = state[0] if isinstance(state, tuple) else state
         outputs[t] = h if mask is None else h * mask[t]
     return torch.stack(outputs), state
-
-
-def compile_failed() -> bool:
-    """True once torch.compile failed here; the compiled backend then runs the reference loop."""
-    return _compile_failed

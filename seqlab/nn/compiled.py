@@ -3,7 +3,9 @@
 LSTMCell (without ``proj_size``) and LayerNormLSTMCell run in :mod:`seqlab.nn.lstm_loop`: the
 whole time loop in a small C file (own GEMM for ``h @ W_hh.T``, fused gate kernels, a
 hand-written backward), built with the system's C compiler, with a PyTorch-op fallback.
-GRUCell, SimpleGRUCell and RNNCell run here. For one direction of one layer, with
+GRUCell runs its C loop in :mod:`seqlab.nn.gru_loop` where the C kernels build (CPU,
+float32/float64), else here; SimpleGRUCell and RNNCell run here. For one direction of one
+layer, with
 ``xw = x @ W_ih.T + b_ih`` already computed for all steps (one GEMM, outside this module)::
 
     forward,  each t:   hw_t = h_{t-1} @ W_hh.T + b_hh               (GEMM, B x H by H x G)
@@ -15,9 +17,7 @@ GRUCell, SimpleGRUCell and RNNCell run here. For one direction of one layer, wit
 ``kernel`` is the cell's pointwise gate arithmetic (a pure function in :data:`KERNELS`), fused
 by ``torch.compile`` into one loop in the forward and one in the backward (its ``vjp``). This
 is how the native kernels work too: only the small recurrent GEMM stays inside the time loop.
-On CPU in float32 the per-step GEMMs and the input projection go through oneDNN (as
-torch.nn.LSTM's kernel does); the weight gradients ``dY.T @ X`` use ``torch.mm``, which takes
-the transposed operand without the copy oneDNN needs (1.5x faster at T*B = 700, 4H = 800).
+The per-step GEMMs and the input projection are :mod:`seqlab.nn.gemm`'s.
 Cells without a kernel here go through ``torch.compile`` of ``cell.recur`` (see backends.py).
 The node is differentiable once (no double backward).
 """
@@ -30,20 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.func import vjp
 
-from seqlab.nn import lstm_loop
+from seqlab.nn import gru_loop, lstm_loop
 from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
-
-
-def _keep(mask: Tensor | None, new: tuple, old: tuple) -> tuple:
-    """Padding: the state stays at masked steps and the output is 0."""
-    if mask is None:
-        return (*new, new[0])
-    kept = tuple(torch.where(mask, n, o) for n, o in zip(new, old))
-    return (*kept, kept[0] * mask)
+from seqlab.nn.gemm import matmul, project_input
+from seqlab.nn.padding import keep_step
 
 
 # Pointwise kernels: (xw, hw, mask, *state, *extra) -> (*new_state, out). Same equations as
@@ -53,21 +46,21 @@ def gru_kernel(xw, hw, mask, h):
     h_r, h_z, h_n = hw.chunk(3, -1)
     r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
     n = torch.tanh(x_n + r * h_n)
-    return _keep(mask, (z * h + (1 - z) * n,), (h,))
+    return keep_step(mask, (z * h + (1 - z) * n,), (h,))
 
 
 def simple_gru_kernel(xw, hw, mask, c):
     u, c_tilde = (xw + hw).chunk(2, -1)
     u = torch.sigmoid(u)
-    return _keep(mask, (u * torch.tanh(c_tilde) + (1 - u) * c,), (c,))
+    return keep_step(mask, (u * torch.tanh(c_tilde) + (1 - u) * c,), (c,))
 
 
 def rnn_tanh_kernel(xw, hw, mask, h):
-    return _keep(mask, (torch.tanh(xw + hw),), (h,))
+    return keep_step(mask, (torch.tanh(xw + hw),), (h,))
 
 
 def rnn_relu_kernel(xw, hw, mask, h):
-    return _keep(mask, (torch.relu(xw + hw),), (h,))
+    return keep_step(mask, (torch.relu(xw + hw),), (h,))
 
 
 @dataclass
@@ -122,84 +115,11 @@ def compile_kernels(kernel: Kernel) -> None:
         kernel.backward = torch.compile(_backward_of(kernel.function))
 
 
-def _onednn_available() -> bool:
-    try:
-        return torch.backends.mkldnn.is_available() and bool(
-            torch.ops.mkldnn._linear_pointwise and torch.ops.mkldnn._reorder_linear_weight)
-    except (AttributeError, RuntimeError):
-        return False
-
-
-_ONEDNN = _onednn_available()
-
-
-def _matmul(W: Tensor, bias: Tensor | None, batch_size: int) -> Callable[[Tensor], Tensor]:
-    """``h -> h @ W.T + bias`` for the small per-step GEMMs of the time loop.
-
-    On CPU in float32, W is packed once for oneDNN (as torch.nn.LSTM's own kernel does): at
-    B = 20, H = 200 that GEMM runs about 1.7x faster than ``addmm``. Elsewhere: ``addmm``.
-    """
-    if _ONEDNN and W.device.type == "cpu" and W.dtype == torch.float32:
-        try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(W, batch_size)
-            linear = torch.ops.mkldnn._linear_pointwise
-            return lambda h: linear(h, packed, bias, "none", [], "")
-        except RuntimeError:  # an unsupported layout or build: the plain GEMM below
-            pass
-    if bias is None:
-        return lambda h: torch.mm(h, W.t())
-    return lambda h: torch.addmm(bias, h, W.t())
-
-
-def _dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ W.T + bias`` for 2-D ``x``: oneDNN on CPU float32 (MKL's GEMM is 2-3x slower on
-    this AMD machine at these sizes), else ``F.linear``."""
-    if _ONEDNN and x.device.type == "cpu" and x.dtype == torch.float32:
-        try:
-            return torch.ops.mkldnn._linear_pointwise(x.contiguous(), W.contiguous(), bias,
-                                                      "none", [], "")
-        except RuntimeError:
-            pass
-    return F.linear(x, W, bias)
-
-
-class _Linear(torch.autograd.Function):
-    """``x @ W.T + b`` over (..., D): forward and d x through _dense, d W through torch.mm."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, W: Tensor, bias: Tensor | None) -> Tensor:
-        x2 = x.reshape(-1, x.shape[-1])
-        ctx.save_for_backward(x2, W)
-        ctx.has_bias, ctx.shape = bias is not None, x.shape
-        return _dense(x2, W, bias).view(*x.shape[:-1], W.shape[0])
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dy: Tensor):
-        x2, W = ctx.saved_tensors
-        need_x, need_W, need_b = ctx.needs_input_grad
-        dy2 = dy.reshape(-1, W.shape[0])
-        dx = _dense(dy2, W.t()).view(ctx.shape) if need_x else None  # (N, D)
-        dW = torch.mm(dy2.t(), x2) if need_W else None  # (G, D); no transposed copies
-        return dx, dW, dy2.sum(0) if ctx.has_bias and need_b else None
-
-
-def project_input(cell, x: Tensor) -> Tensor:
-    """``cell.project_input(x)`` with the GEMMs of :class:`_Linear` for the known cells."""
-    kind = type(cell)
-    if kind in (LSTMCell, GRUCell, RNNCell, SimpleGRUCell):
-        return _Linear.apply(x, cell.weight_ih, cell.bias_ih)
-    if kind is LayerNormLSTMCell:
-        xw = cell.ln_ih(_Linear.apply(x, cell.weight_ih, None))
-        return xw if cell.bias_ih is None else xw + cell.bias_ih
-    return cell.project_input(x)
-
-
 def _loop(kernel: Kernel, cell, xw: Tensor, mask: Tensor | None, state: tuple, reverse: bool,
           extra: tuple, keep: bool):
     """The forward time loop; with ``keep`` it also returns what the backward needs."""
     b_hh = None if cell.bias_hh is None else cell.bias_hh.detach()
-    recurrent = _matmul(cell.weight_hh.detach(), b_hh, xw.shape[1])
+    recurrent = matmul(cell.weight_hh.detach(), b_hh, xw.shape[1])
     constants, T = kernel.constants(cell), xw.shape[0]
     prev, HW, outs = [], [xw] * T, [xw] * T
     xs, masks = xw.unbind(0), [None] * T if mask is None else mask.unbind(0)  # views, made once
@@ -239,7 +159,7 @@ class _Recurrence(torch.autograd.Function):
         d_out = torch.zeros_like(prev[0]) if d_out is None else d_out
         d_HW, d_xw = [HW] * T, [xw] * T
         d_extra = [torch.zeros_like(e) for e in extra]
-        back = _matmul(W_hh.t().contiguous(), None, xw.shape[1])  # d hw -> d h_{t-1}
+        back = matmul(W_hh.t().contiguous(), None, xw.shape[1])  # d hw -> d h_{t-1}
         xs, hws, d_outs = xw.unbind(0), HW.unbind(0), d_out.unbind(0)
         masks = [None] * T if mask is None else mask.unbind(0)
         prevs = list(zip(*(p.unbind(0) for p in prev)))  # prevs[t] = state before step t
@@ -263,6 +183,8 @@ def kernel_unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = F
     """Same contract as ``recurrent.unroll``, for cells with a kernel (see :func:`has_kernel`)."""
     if _lstm_loop_runs(cell):
         return lstm_loop.unroll(cell, x, state, mask, reverse)
+    if type(cell) in (GRUCell, SimpleGRUCell) and gru_loop.runs_here(x):
+        return gru_loop.unroll(cell, x, state, mask, reverse)
     kernel = _kernel_for(cell)
     compile_kernels(kernel)
     xw = project_input(cell, x)  # (T, B, G): one GEMM for all steps

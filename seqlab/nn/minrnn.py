@@ -30,7 +30,8 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.nn import scan
-from seqlab.nn.validation import check_input, check_lengths, check_state
+from seqlab.nn.padding import keep_where, zero_padding
+from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,14 @@ class _MinRNN(nn.Module):
             each sequence's state after its last real step.
         """
         B, T = check_input(x, self.input_size, self.batch_first)
+        check_dtype(x, self)
         lengths = check_lengths(lengths, B, T)
         state = self._initial_state(state, x, B)
         if not self.batch_first:
             x = x.transpose(0, 1)
+        if lengths is not None:  # NaN/inf in the padding must reach no gradient (dW = dP.T @ x)
+            x = zero_padding(x, (torch.arange(T) < lengths.unsqueeze(1)).unsqueeze(2)
+                             .to(x.device))
         finals = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0:
@@ -138,6 +143,7 @@ class _MinRNN(nn.Module):
             raise DataError(f"x_t must be a 2-D tensor (B, input_size={self.input_size}), "
                               f"got {got}")
         check_input(x_t.unsqueeze(1), self.input_size, True)
+        check_dtype(x_t, self)
         state = self._initial_state(state, x_t, x_t.shape[0])
         new_state, h = [], x_t
         for layer in range(self.num_layers):
@@ -187,7 +193,7 @@ class _MinRNN(nn.Module):
         for t in range(k.shape[1]):
             a, b = self.coefficients(k[:, t])
             h_new = a * h + b
-            h = h_new if mask is None else torch.where(mask[:, t], h_new, h)  # a=1, b=0 if padded
+            h = h_new if mask is None else keep_where(mask[:, t], h_new, h)  # a=1, b=0 if padded
             states.append(h)
         return torch.stack(states, 1)
 

@@ -13,9 +13,12 @@ shapes with ``batch_first=True`` by default:
 
 Backends (``backend=``): ``reference`` (the per-step loop over the cells, ground truth),
 ``fused`` (PyTorch's native kernels, plain cells only), ``compiled`` (any cell, input
-projection hoisted; LSTM cells as a C time loop with a hand-written backward, the others
-through ``torch.compile``) and ``auto`` (fused where it can,
-else compiled). ``layer.backend_used`` says which one runs.
+projection hoisted; LSTM, LayerNorm-LSTM and GRU cells as a C time loop with a hand-written
+backward, the others through ``torch.compile``) and ``auto`` (fused where it can,
+else compiled; for plain LSTMs on CPU, fused or compiled by a one-time measurement, see
+``autotune.py``). ``layer.backend_used`` says which one ran in the last call: if the compiled
+backend fails inside a call (no C compiler, an inductor error), that call runs the reference loop
+and ``backend_used`` reads ``"reference (compiled failed: ...)"``; the next call tries again.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
-from seqlab.nn import backends
+from seqlab.nn import autotune, backends
 from seqlab.nn.cells import CELLS, GRUCell, LSTMCell, RNNCell
-from seqlab.nn.validation import check_input, check_lengths, check_state
+from seqlab.nn.padding import keep_where, zero_padding
+from seqlab.nn.validation import check_dtype, check_input, check_lengths, check_state
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ def unroll(cell: nn.Module, x: Tensor, state, mask: Tensor | None, reverse: bool
     for t in reversed(range(x.shape[0])) if reverse else range(x.shape[0]):
         new = cell(x[t], state)
         if mask is not None:
-            new = backends.keep_where(mask[t], new, state)
+            new = keep_where(mask[t], new, state)
         state = new
         h = state[0] if isinstance(state, tuple) else state
         outputs[t] = h if mask is None else h * mask[t]
@@ -92,7 +96,8 @@ class Recurrent(nn.Module):
         self.is_lstm = bool(getattr(cells[0], "is_lstm", False))
         self.output_size = cells[0].output_size
         self.backend = backend
-        self.backend_used = self._resolve_backend(backend)
+        self._runs = self._resolve_backend(backend)  # what forward dispatches on
+        self.backend_used = self._runs  # what the last call ran (and why, if it fell back)
         self.register_load_state_dict_pre_hook(_accept_torch_names)
 
     # ----------------------------------------------------------------------------- configuration
@@ -146,19 +151,46 @@ class Recurrent(nn.Module):
             ``(output, final_state)``, both in torch.nn's shapes.
         """
         B, T = check_input(x, self.input_size, self.batch_first)
+        check_dtype(x, self)
         lengths = check_lengths(lengths, B, T)
         state = self._check_state(state, B, x)
-        if self.backend_used == "fused":
+        # exporters (ONNX's) record the reference loop, except the fused kernel without lengths:
+        # pack_padded_sequence's batch sizes are data and the C loops are opaque ctypes calls
+        if (torch.compiler.is_exporting() or torch.jit.is_tracing()) and (
+                lengths is not None or self._runs == "compiled"):
+            output, final = self._run("reference", x, state, lengths)
+            self.backend_used = "reference (exporting)"
+            return output, final
+        if self.backend == "auto" and self._runs == "fused" and autotune.eligible(self, x):
+            kind, why = autotune.choose(self, x, state, lengths)
+            output, final = self._run(kind, x, state, lengths)
+            self.backend_used = f"{self.backend_used} ({why})"
+            return output, final
+        return self._run(self._runs, x, state, lengths)
+
+    def _run(self, kind: str, x: Tensor, state, lengths: Tensor | None):
+        """``forward`` on backend ``kind`` (checked inputs); sets ``backend_used``."""
+        if kind == "fused":
+            self.backend_used = "fused"
             return backends.fused_forward(self, x, state, lengths)
+        T = x.shape[1] if self.batch_first else x.shape[0]
         x_tm = x.transpose(0, 1) if self.batch_first else x  # (T, B, D)
         mask = None
         if lengths is not None:
             steps = torch.arange(T).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)
             mask = steps.unsqueeze(-1).to(x.device)
-        run = backends.compiled_unroll if self.backend_used == "compiled" else unroll
-        output, finals = self._stack(run, x_tm, self._split_state(state), mask)
-        if run is not unroll and backends.compile_failed():  # it fell back and logged why
-            self.backend_used = "reference"
+            x_tm = zero_padding(x_tm, mask)  # NaN/inf in the padding reach no gradient
+        states = self._split_state(state)
+        self.backend_used = kind
+        if kind == "compiled":
+            try:
+                output, finals = self._stack(backends.compiled_unroll, x_tm, states, mask)
+            except Exception as error:  # noqa: BLE001 - no C compiler, inductor failure...
+                # local to this call: the next call (of this or any layer) tries again
+                self.backend_used = backends.fallback_note(error)
+                output, finals = self._stack(unroll, x_tm, states, mask)
+        else:
+            output, finals = self._stack(unroll, x_tm, states, mask)
         output = output.transpose(0, 1) if self.batch_first else output
         return output, self._join_state(finals)
 
@@ -192,10 +224,11 @@ class Recurrent(nn.Module):
             got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
             raise ValueError(f"x_t must be a 2-D tensor (B, input_size={self.input_size}), "
                              f"got {got}")
-        if self.backend_used == "fused" and not self.is_lstm:
+        if self._runs == "fused" and not self.is_lstm:
             output, state = self(x_t.unsqueeze(1 if self.batch_first else 0), state)
             return output.squeeze(1 if self.batch_first else 0), state
         B, _ = check_input(x_t.unsqueeze(1), self.input_size, True)
+        check_dtype(x_t, self)
         states = self._split_state(self._check_state(state, B, x_t))
         finals, x = [], x_t
         for layer, cell in enumerate(self.cells):

@@ -32,6 +32,8 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     """Checks ``lengths`` (B,) integers in [1, T], or a (B, T) boolean prefix mask.
 
     Returns the lengths as an int64 CPU tensor, or None when every sequence fills all T steps.
+    Under ``torch.export`` or ``torch.jit.trace`` (ONNX's exporters) the values are not checked
+    and the lengths are returned as they are: they are data.
     """
     if lengths is None:
         return None
@@ -57,6 +59,8 @@ def check_lengths(lengths: object, B: int, T: int) -> Tensor | None:
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise DataError(f"lengths must have shape (B,)=({B},), got {tuple(lengths.shape)}")
     lengths = lengths.to("cpu", torch.int64)
+    if torch.compiler.is_exporting() or torch.jit.is_tracing():  # values are data: an export
+        return lengths  # must not branch on them (nor bake "no padding" into its graph)
     low, high = int(lengths.min()), int(lengths.max())
     if low <= 0 or high > T:
         raise DataError(f"lengths must be in [1, T={T}], got values from {low} to {high}")
@@ -73,3 +77,13 @@ def check_state(state: object, name: str, shape: tuple[int, ...], dtype: torch.d
     if state.dtype != dtype:
         raise DataError(f"{name} must have the dtype of x ({dtype}), got {state.dtype}")
     return state
+
+
+def check_dtype(x: Tensor, module: torch.nn.Module) -> None:
+    """The input must have the dtype of the module's parameters (no silent casts)."""
+    p = next(module.parameters(), None)
+    if p is not None and p.dtype != x.dtype:
+        raise DataError(f"x has dtype {x.dtype} but {type(module).__name__}'s parameters have "
+                        f"dtype {p.dtype}: convert one (x.to({p.dtype}) or "
+                        f"module.to({x.dtype}))")
+
