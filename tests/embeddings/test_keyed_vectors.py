@@ -185,7 +185,8 @@ def test_real_evaluation_files_score_like_gensim(shared_data):
     from seqlab.embeddings.word2vec import Word2Vec
 
     corpus = list(LineCorpus(shared_data / "ptb" / "ptb.train.txt"))[:8000]
-    wv = Word2Vec(architecture="cbow", vector_size=32, epochs=2, workers=2).fit(corpus).wv
+    # one worker: hogwild threads made the vectors (and so near-tied pairs) differ run to run
+    wv = Word2Vec(architecture="cbow", vector_size=32, epochs=2, workers=1, seed=1).fit(corpus).wv
     theirs = gensim_models.KeyedVectors(wv.vector_size)
     theirs.add_vectors(wv.index_to_key, wv.vectors)
     folder = shared_data / "analogy"
@@ -198,6 +199,7 @@ def test_real_evaluation_files_score_like_gensim(shared_data):
     for name in ("wordsim353.tsv", "simlex999.txt"):
         mine = wv.evaluate_similarity(folder / name)
         pearson, spearman, oov = theirs.evaluate_word_pairs(str(folder / name))
-        assert mine.spearman == pytest.approx(spearman.statistic, abs=1e-6)
+        # float32 cosines: pairs tied to within rounding may rank either way in gensim
+        assert mine.spearman == pytest.approx(spearman.statistic, abs=1e-4)
         assert 100 * (1 - mine.coverage) == pytest.approx(oov)
         assert mine.total == (353 if name.startswith("wordsim") else 999)
