@@ -195,7 +195,6 @@ def read_splits(d: TaggerDataConfig, data: str | None, scheme: str | None
                 ) -> tuple[dict[str, list], str]:
     """split -> sentences (tags already in ``scheme``), and a name for the log."""
     from seqlab.data.conll import load_tagged
-    from seqlab.data.sources import dataset_path  # noqa: F401 (registry check below)
 
     def read_file(path: str) -> list:
         conv = f"{d.source_scheme}->{scheme}" if scheme and not path.endswith(
