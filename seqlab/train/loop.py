@@ -22,6 +22,7 @@ averaged gradient equals the single-process one and the weights stay equal to fl
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import time
@@ -173,6 +174,39 @@ def selection(model: Any, cfg: TrainConfig) -> tuple[str, str]:
     return name, default_mode if name == default_name else metric_direction(name)
 
 
+def denormals_flushed() -> bool:
+    """Whether the CPU flushes float32 denormals to zero now (torch has no getter)."""
+    return bool((torch.tensor([1e-39]) * 1.0).item() == 0.0)
+
+
+@contextlib.contextmanager
+def flush_denormals(enabled: bool = True):
+    """Flush denormals to zero inside the block (if ``enabled``), restoring the mode after.
+
+    A gradient that vanishes backwards through hundreds of steps passes through float32's
+    denormal range (below 1.2e-38), where CPU arithmetic is an order of magnitude slower: a
+    GRU step on the adding problem at T = 600 took 4.4x longer without the flush.
+    """
+    before = denormals_flushed()
+    if enabled and not before:
+        torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if enabled and not before:
+            torch.set_flush_denormal(False)
+
+
+def _cpu_denormals_flushed(train: Callable) -> Callable:
+    @functools.wraps(train)
+    def wrapper(model, train_data, valid_data, cfg, **kwargs):
+        on = cfg.flush_denormal and torch.device(cfg.device).type == "cpu"
+        with flush_denormals(on):
+            return train(model, train_data, valid_data, cfg, **kwargs)
+    return wrapper
+
+
+@_cpu_denormals_flushed
 def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg: TrainConfig,
         *, optimizer: torch.optim.Optimizer, schedule: LRSchedule,
         progress: Progress | None = None, carry: Any = None,
@@ -181,6 +215,9 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         max_eval_batches: int | None = None, dist: Dist = SINGLE,
         grad_hook: Callable[[int, torch.nn.Module], Any] | None = None) -> Progress:
     """Train ``model`` until ``cfg.epochs``, ``cfg.max_steps``, ``cfg.time_limit`` or early stop.
+
+    On CPU, denormals are flushed to zero while it runs (``cfg.flush_denormal``, see
+    :func:`flush_denormals`).
 
     Args:
         model: a task model (:class:`seqlab.models.base.TaskModel` contract).
