@@ -339,3 +339,22 @@ def test_progress_bar_in_a_terminal_and_plain_lines_elsewhere():
     plain.line("| eval |")
     assert not plain.enabled and pipe.getvalue() == ""
     assert lines == ["| epoch 1 | ... |", "| eval |"]
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_denormals_are_flushed_while_fitting_on_cpu_and_the_mode_restored(flush):
+    from seqlab.train.loop import denormals_flushed
+
+    assert not denormals_flushed()
+    tiny = torch.tensor([1e-39])  # a float32 denormal
+    assert tiny.item() > 0 and (tiny * 1.0).item() > 0
+    cfg = TrainConfig(optimizer="sgd", lr=0.3, epochs=1, log_every=1000, schedule="constant",
+                      loss_reduction="token", flush_denormal=flush)
+    train, valid = ToyBatches(32, 0), ToyBatches(16, 1)
+    model = ToyClassifier()
+    opt = build_optimizer(model, cfg)
+    seen = []
+    fit(model, train, valid, cfg, optimizer=opt, schedule=LRSchedule(opt, cfg, len(train)),
+        log=quiet, grad_hook=lambda step, m: seen.append((tiny * 1.0).item() == 0.0))
+    assert seen and all(s == flush for s in seen)  # denormal arithmetic gave 0 only if flushed
+    assert not denormals_flushed()  # the caller's mode is back
