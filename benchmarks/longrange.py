@@ -56,8 +56,13 @@ def parse_row(text: str) -> tuple[str, int, str, str]:
 
 def run_row(task: str, length: int, cell: str, init: str, args) -> dict:
     hidden, layers = SIZES[(task, cell)]
-    t = TRAIN[task]
-    out_dir = Path(args.out_dir) / f"{task}-{length}-{cell}-{init}"
+    if args.size:
+        hidden, layers = (int(v) for v in args.size.lower().split("x"))
+    t = dict(TRAIN[task])
+    if args.train_size:
+        t["train_size"] = args.train_size
+    suffix = f"-{hidden}x{layers}" if args.size else ""
+    out_dir = Path(args.out_dir) / f"{task}-{length}-{cell}-{init}{suffix}"
     tables = {
         "task": "longrange",
         "model": {"cell": cell, "hidden_size": hidden, "num_layers": layers, "init": init},
@@ -92,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-dir", default="runs/longrange")
+    parser.add_argument("--size", default="", metavar="HxL",
+                        help="hidden size x layers for every row instead of the paper's size, "
+                             "e.g. 128x1 (the row's out-dir then says so)")
+    parser.add_argument("--train-size", type=int, default=0,
+                        help="training sequences instead of the task's default")
     parser.add_argument("--resume", action="store_true", help="continue rows already started")
     parser.add_argument("--json", default="", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)

@@ -91,6 +91,8 @@ class LongRangeModel(TaskModel):
                 raise ConfigError(f"longrange assets must hold {key!r}, got {sorted(assets)}")
         self.config, self._assets = config, dict(assets)
         self.kind = assets["task"]
+        # copy memory's loss counts output positions, the other tasks count sequences
+        self.count_name = "tok" if self.kind == "copy" else "seq"
         self.rnn = recurrent_stack(config.cell, int(assets["input_size"]), config.hidden_size,
                                    num_layers=config.num_layers, backend=config.backend)
         self.readout = nn.Linear(config.hidden_size, int(assets["output_size"]))

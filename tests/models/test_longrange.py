@@ -73,15 +73,21 @@ def test_cli_errors_are_one_line(capsys, tmp_path):
     assert "model.cell must be one of" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("task", ["adding", "sevenseg"])
-def test_dry_run_prints_the_chance_level(task, tmp_path, capsys):
+@pytest.mark.parametrize("task,unit", [("adding", "seq/s"), ("sevenseg", "seq/s"),
+                                       ("copy", "tok/s")])
+def test_dry_run_prints_the_chance_level(task, unit, tmp_path, capsys):
     flags = ["--task", task, "--length", "96", "--train-size", "8", "--valid-size", "4",
              "--test-size", "4", "--batch-size", "4", "--hidden-size", "6", "--threads", "1",
              "--out-dir", str(tmp_path / "run"), "--progress-bar", "off"]
     assert main(["train", "longrange", *flags, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    chance = "chance 0.1767" if task == "adding" else "chance 0.1"
+    chance = {"adding": "chance 0.1767", "sevenseg": "chance 0.1",
+              "copy": f"chance {10 * math.log(8) / (96 + 20):.3f}"}[task]
     assert chance in out and "final test" in out
+    # the rate on the progress line counts what the loss counts: output positions for copy
+    assert main(["train", "longrange", *flags, "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert unit in next(line for line in out.splitlines() if line.startswith("| epoch"))
 
 
 def test_chrono_init_spreads_the_keep_gate_horizons():
