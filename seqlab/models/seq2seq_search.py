@@ -18,7 +18,8 @@ remaining ones run on a smaller batch. Finished hypotheses are ranked by::
     average:  log p(y) / |y| ** alpha                      (simple length normalisation)
     gnmt:     log p(y) / ((5 + |y|) / 6) ** alpha          (Wu et al. 2016, GNMT)
 
-with |y| counting the generated tokens (``<eos>`` included). The length limit of a source of
+with |y| counting the generated tokens (``<eos>`` included). Per-step log probabilities are
+the model's float32 ``log_softmax``, summed in float64. The length limit of a source of
 n tokens is ``floor(max_len_a * n + max_len_b)`` tokens, at most ``max_len``. With
 ``beam_size=1`` the search equals greedy decoding.
 """
@@ -94,9 +95,9 @@ def greedy_search(model, src: Tensor, lengths: Tensor, *, max_len_a: float = 1.5
     out, logp, atts = [], torch.zeros(B, dtype=torch.float64), []
     for t in range(int(limits.max())):
         logits, state, att = model.step(token, state)
-        lp = torch.log_softmax(logits.double(), -1)
+        lp = torch.log_softmax(logits.float(), -1)
         best, token = lp.max(-1)
-        logp += torch.where(done, torch.zeros_like(best), best)
+        logp += torch.where(done, torch.zeros_like(best), best).double().cpu()
         out.append(token)
         if return_attention and att is not None:
             atts.append(att)
@@ -142,11 +143,15 @@ def beam_search(model, src: Tensor, lengths: Tensor, *, beam_size: int = 5, n_be
     for t in range(int(limits.max())):
         n = sent.numel()
         logits, state, att = model.step(token, state)
-        lp = torch.log_softmax(logits.double(), -1).cpu()  # (n*K, V)
-        V = lp.shape[1]
-        cand = (scores.view(n * K, 1) + lp).view(n, K * V)
-        top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)
-        parent, tok = top_i // V, top_i % V
+        # the 2K best extensions of all K hypotheses are among each hypothesis' own 2K best
+        # tokens, so rank those (n*K, 2K) instead of all (n*K, V) in float64
+        lp = torch.log_softmax(logits.float(), -1)  # (n*K, V)
+        W = min(2 * K, lp.shape[1])
+        row_lp, row_tok = lp.topk(W, dim=1)
+        cand = (scores.view(n * K, 1) + row_lp.double().cpu()).view(n, K * W)
+        top_s, top_i = cand.topk(min(2 * K, K * W), dim=1)
+        parent = top_i // W
+        tok = row_tok.cpu().view(n, K * W).gather(1, top_i)
         is_eos = tok == model.eos_id
         want_att = return_attention and att is not None
         if want_att:

@@ -23,7 +23,7 @@ def plain_beam(model, src, n, K, mode, alpha, limit):
         for toks, logp, st in live:
             token = torch.tensor([toks[-1] if toks else model.bos_id])
             logits, new, _ = model.step(token, st)
-            lp = torch.log_softmax(logits[0].double(), -1)
+            lp = torch.log_softmax(logits[0].float(), -1).double()
             for v in range(lp.shape[0]):
                 cands.append((logp + float(lp[v]), toks + [v], new))
         cands.sort(key=lambda c: -c[0])
