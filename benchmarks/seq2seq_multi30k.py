@@ -120,7 +120,10 @@ def quality(args) -> dict:
                   max_batches=1 if args.quality_sentences else None)
     progress = ckpt.progress or {}
     return {"checkpoint": str(ckpt_path), "rows": rows, "ppl": ev.metrics["ppl"],
-            "steps": progress.get("step"), "epoch": progress.get("epoch"),
+            "steps": progress.get("step"),
+            # progress counts the epoch being trained: a checkpoint written between epochs
+            # (batch 0) holds epoch - 1 completed ones
+            "epoch": (progress.get("epoch") or 1) - (0 if progress.get("batch") else 1),
             "train_cpu_seconds": result.get("train_cpu_seconds"),
             "train_wall_seconds": result.get("seconds"), "stopped": result.get("stopped")}
 
@@ -217,7 +220,7 @@ def main() -> None:
         q = quality(args)
         ckpt = q["checkpoint"]
         print(f"\n## test2016 De->En, {args.preset if not args.checkpoint else ckpt} "
-              f"(checkpoint after epoch {q['epoch']}, step {q['steps']}; training CPU "
+              f"(checkpoint after {q['epoch']} epochs, step {q['steps']}; training CPU "
               f"{q['train_cpu_seconds'] or 0:.0f} s, wall {q['train_wall_seconds'] or 0:.0f} s"
               f", {q['stopped'] or 'given checkpoint'}); test ppl {q['ppl']:.2f}\n")
         print("| model | search | sacreBLEU | chrF | tok. lower-case BLEU | published PPL / BLEU"

@@ -174,6 +174,10 @@ def selection(model: Any, cfg: TrainConfig) -> tuple[str, str]:
     return name, default_mode if name == default_name else metric_direction(name)
 
 
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def denormals_flushed() -> bool:
     """Whether the CPU flushes float32 denormals to zero now (torch has no getter)."""
     return bool((torch.tensor([1e-39]) * 1.0).item() == 0.0)
@@ -368,8 +372,10 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
                 now = time.perf_counter()
                 rate = counted / max(now - last, 1e-9)
                 figures = model.metrics(window)
+                # figures a training batch cannot give (NaN, e.g. BLEU) stay off the line
                 shown = " | ".join(format_metric(k, figures[k])
-                                   for k in ("loss", *model.log_metrics) if k in figures)
+                                   for k in ("loss", *model.log_metrics)
+                                   if k in figures and not _is_nan(figures[k]))
                 reporter.train_line(
                     f"| epoch {epoch:3d} | {progress.batch:6d}/{steps_per_epoch:6d} batches | "
                     f"lr {schedule.lr:8.5f} | {reporter.unit}/s {rate:8.0f} | {shown} |")

@@ -172,3 +172,13 @@ def test_resume_continues_exactly(tmp_path):
     a = load_checkpoint(straight / "last.safetensors").model_state
     b = load_checkpoint(split / "last.safetensors").model_state
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_lines_show_no_figures_a_batch_cannot_give(tmp_path, capsys):
+    # BLEU needs decoding, done at validation only: a training line must not print "bleu nan"
+    tables = seq2seq_tiny(tmp_path)
+    assert main(["train", "seq2seq", *_flags(tables), "--max-steps", "2",
+                 "--log-every", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("| epoch")]
+    assert lines and all("loss" in line and "nan" not in line for line in lines)
