@@ -26,7 +26,25 @@ import os
 import subprocess
 import sys
 
-from seqlab.cli.common import add_text_arguments
+from seqlab.cli.common import add_text_arguments, add_tool_subcommand, word_after
+
+# the classical models ``seqlab train`` also trains (no checkpoint: their own file formats);
+# name -> (module, options function, one-line help). `seqlab ngram train` and `seqlab embed
+# train` are aliases of these.
+CLASSICAL = {
+    "ngram": ("seqlab.cli.ngram", "add_train_options",
+              "classical: count and smooth an n-gram language model (.arpa / .npz file)"),
+    "embed": ("seqlab.cli.embed", "add_train_options",
+              "classical: word2vec / fastText word vectors (--model; the task fasttext is the "
+              "classifier)"),
+}
+# ``seqlab eval TOOL`` for the classical models (``seqlab eval CKPT`` for every task)
+CLASSICAL_EVAL = {
+    "ngram": ("seqlab.cli.ngram", "add_eval_options", "perplexity of a text under an n-gram "
+              "model (alias: seqlab ngram eval)"),
+    "embed": ("seqlab.cli.embed", "add_evaluate_options", "analogy accuracy and word-pair "
+              "Spearman of word vectors (alias: seqlab embed evaluate)"),
+}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
@@ -53,6 +71,12 @@ def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None 
                             "(see the README for several machines)")
         add_config_arguments(p, task.default_config(), task.preset_tables())
         add_text_arguments(p)
+    for name, (module, options, summary) in CLASSICAL.items():
+        p = sub.add_parser(name, help=summary, description=f"train: {summary}")
+        if name == wanted:
+            import importlib
+
+            getattr(importlib.import_module(module), options)(p)
 
 
 def _resume_config(task, layers: list[dict], log) -> object:
@@ -148,7 +172,9 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------- eval
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+def add_eval_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
+    if add_tool_subcommand(parser, "eval", CLASSICAL_EVAL, word_after(argv, "eval")):
+        return
     parser.add_argument("checkpoint", help="a .safetensors checkpoint of any task (or a run "
                         "folder: its last.safetensors)")
     parser.add_argument("--dry-run", action="store_true", help="one batch")
