@@ -21,6 +21,7 @@ and listed in the log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -207,7 +208,14 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = config_of(ckpt.config)
     if args.batch_size is not None:
         cfg = RunConfig.from_dict({"data": {task.eval_batch_field: args.batch_size}}, base=cfg)
-    data = task.build_data(cfg, ckpt.assets, args.data)
+    from seqlab.io import check_recorded_files, resumed_policy, text_policy
+
+    policy = None
+    if not args.data:  # the checkpoint's own files: where they were, read as they were read
+        check_recorded_files(ckpt.assets.get("data_files"), "pass --data FILE to score a file")
+        policy = resumed_policy(ckpt.assets.get("text_policy"), "eval")
+    with text_policy(*policy) if policy else contextlib.nullcontext():
+        data = task.build_data(cfg, ckpt.assets, args.data)
     split = "test" if args.data else args.split or "test"
     ev = evaluate(model, data.batches(split, "final"), "cpu", 1 if args.dry_run else None)
     metrics = dict(ev.metrics)
