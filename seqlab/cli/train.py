@@ -15,7 +15,11 @@ a TOML file (``--config run.toml``); flags beat the file, the file beats ``--pre
 ``--resume`` the run folder's checkpoint gives the config: flags typed with it must equal the
 saved values, except options that do not change what is learned (epochs, max steps, time
 limit, patience, logging, evaluation batch sizes, threads, device, backend), which are applied
-and listed in the log.
+and listed in the log. The text policy a run read its files with (``--encoding``/``--errors``)
+is saved in its checkpoints and used again by ``--resume`` and by ``eval`` of the run's own
+files (another one typed is an error: it would be other text). Data files are recorded with
+their absolute path and SHA-256: ``eval`` finds them from any folder and names a moved file
+(an error) or a changed one (a warning).
 """
 
 from __future__ import annotations

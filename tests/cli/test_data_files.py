@@ -16,6 +16,8 @@ from seqlab.config import RunConfig
 from seqlab.io import DATA_FILE_FIELDS, file_sha256
 from seqlab.tasks import get_task
 from seqlab.train.checkpoint import load_checkpoint
+from tests.cli.test_lm_cli import TINY as LM_TINY
+from tests.cli.test_lm_cli import write_corpus
 from tests.models.contract import TINY
 
 
@@ -72,3 +74,42 @@ def test_eval_from_another_folder_then_a_changed_then_a_moved_file(task, tmp_pat
     assert (f"training text {path} (sha256 {digest}...) is not there any more (moved or "
             f"deleted; it was data.{first})") in err
     assert "--data FILE" in err
+
+
+def _latin1_corpus(path: Path) -> Path:
+    write_corpus(path)
+    text = path.read_text().replace("cat", "caf\u00e9").replace("mat", "cr\u00e8me")
+    path.write_bytes(text.encode("latin-1"))
+    return path
+
+
+def test_resume_and_eval_reuse_the_saved_encoding(workdir, capsys, monkeypatch):
+    _latin1_corpus(workdir / "latin1.txt")
+    base = ["train", "lm", "--out-dir", "run", "--resume"]
+    assert main(["train", "lm", "--data", "latin1.txt", *LM_TINY, "--optimizer", "adam",
+                 "--max-steps", "3", "--out-dir", "run", "--encoding", "latin-1"]) == 0
+    assert load_checkpoint(workdir / "run" / "last.safetensors").assets["text_policy"] == [
+        "iso8859-1", "strict"]
+    capsys.readouterr()
+    assert main(base) == 0  # no --encoding typed: the saved one reads the file
+    out = capsys.readouterr().out
+    assert "resumed" in out and "step 3" in out
+    assert main([*base, "--max-steps", "6"]) == 0  # an allowed override: it trains on
+    out = capsys.readouterr().out
+    assert "resume overrides: train.max_steps" in out and "reached max_steps=6" in out
+    assert main([*base, "--encoding", "cp1252"]) == 1  # another decoding: a clear error
+    err = capsys.readouterr().err
+    assert "--encoding iso8859-1" in err and "drop --encoding" in err and len(
+        err.splitlines()) == 1
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["eval", str(workdir / "run" / "last.safetensors"), "--split", "valid"]) == 0
+    assert json.loads(capsys.readouterr().out)["ppl"] > 1
+
+
+def test_a_latin1_run_without_the_saved_policy_would_fail(workdir, capsys):
+    """The oracle for the test above: the file is not utf-8, so reading it needs the policy."""
+    _latin1_corpus(workdir / "latin1.txt")
+    assert main(["prepare", "--data", "latin1.txt", "--out-dir", "p"]) == 1
+    assert "not valid utf-8" in capsys.readouterr().err
