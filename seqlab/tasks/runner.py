@@ -34,6 +34,7 @@ from seqlab.io import (
     DEFAULT_POLICY,
     atomic_write_json,
     atomic_write_text,
+    check_recorded_files,
     current_policy,
     data_files,
     read_lines,
@@ -125,8 +126,12 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
         raise CheckpointError(f"--resume: no checkpoint to continue at {last}")
     seed_everything(cfg.train.seed)
     # the text files are read as the run first read them (--encoding/--errors are saved)
-    policy = (resumed_policy(load_checkpoint(last).assets.get("text_policy")) if resume
-              else current_policy())
+    policy = current_policy()
+    if resume:
+        saved_assets = load_checkpoint(last).assets
+        check_recorded_files(saved_assets.get("data_files"), "start a new run (a resumed run "
+                             "goes on with the files it trained on)", log)
+        policy = resumed_policy(saved_assets.get("text_policy"))
     with text_policy(*policy):
         if data is None:  # rank 0 prepares (and caches) first; the others then read its cache
             if lead:

@@ -113,3 +113,23 @@ def test_a_latin1_run_without_the_saved_policy_would_fail(workdir, capsys):
     _latin1_corpus(workdir / "latin1.txt")
     assert main(["prepare", "--data", "latin1.txt", "--out-dir", "p"]) == 1
     assert "not valid utf-8" in capsys.readouterr().err
+
+
+def test_tagger_resume_reuses_the_encoding_and_names_a_moved_file(tmp_path, monkeypatch,
+                                                                  capsys):
+    """The same for a task other than the LM (the runner does it for every task)."""
+    monkeypatch.chdir(tmp_path)
+    config, fields = _relative_run("tagger", tmp_path)
+    path = tmp_path / fields["data"]
+    path.write_bytes(path.read_text().replace("cat", "caf\u00e9").encode("latin-1"))
+    assert main(["train", "tagger", "--config", str(config), "--encoding", "latin-1"]) == 0
+    assert main(["train", "tagger", "--out-dir", "run", "--resume", "--max-steps", "4"]) == 0
+    assert "reached max_steps=4" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "run")
+    assert main(["eval", "last.safetensors"]) == 0
+    capsys.readouterr()
+    path.rename(tmp_path / "moved.txt")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "tagger", "--out-dir", "run", "--resume", "--max-steps", "6"]) == 1
+    err = capsys.readouterr().err
+    assert f"training text {path}" in err and "start a new run" in err
