@@ -64,7 +64,9 @@ def add_tool_subcommand(parser: argparse.ArgumentParser, verb: str, tools: dict[
     import importlib
 
     lines = [f"seqlab {verb} {name} ...: {spec[2]}" for name, spec in tools.items()]
-    parser.epilog = "also: " + "; ".join(lines)
+    names = " or ".join(tools)
+    parser.epilog = ("also: " + "; ".join(lines) + f" (a checkpoint folder named {names}: "
+                     f"write ./{next(iter(tools))})")
     if wanted not in tools:
         return False
     module, options, help_text = tools[wanted]
