@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_POLICY", "ERRORS", "atomic_open", "atomic_write_bytes", "atomic_write_text",
     "atomic_write_json", "current_policy", "decode_bytes", "file_mode", "file_sha256",
     "open_text", "read_text", "read_lines", "read_json", "text_policy",
+    "DATA_FILE_FIELDS", "data_files", "record_files", "check_recorded_files", "resumed_policy",
 ]
 
 ERRORS = ("strict", "replace")
@@ -106,12 +107,14 @@ def atomic_write_json(path: str | os.PathLike, value: Any, indent: int | None = 
 # ------------------------------------------------------------------------------------- reads
 @contextlib.contextmanager
 def text_policy(encoding: str | None = None, errors: str | None = None,
-                flags: bool = False) -> Iterator[None]:
+                flags: bool | None = None) -> Iterator[None]:
     """Within the block, text reads default to ``encoding`` / ``errors`` (``None``: keep the
-    current one). ``flags=True`` makes decoding errors name the command-line flags."""
+    current one). ``flags=True`` makes decoding errors name the command-line flags, ``False``
+    the keywords (``None``: as now)."""
     encoding, errors = _checked(encoding, errors)
     saved = dict(_POLICY)
-    _POLICY["flags"] = flags
+    if flags is not None:
+        _POLICY["flags"] = flags
     _POLICY.update({k: v for k, v in (("encoding", encoding), ("errors", errors)) if v})
     try:
         yield
@@ -274,3 +277,66 @@ def read_json(path: str | os.PathLike, what: str = "JSON") -> Any:
         return json.loads(read_text(path, "utf-8", "strict"))
     except (json.JSONDecodeError, DataError) as exc:
         raise DataError(f"{what} file {str(path)!r} is corrupt (not valid JSON): {exc}") from None
+
+
+# ------------------------------------------------------------------ the data files of a run
+# [data] fields that name a user's file (a registry dataset is a name, not a file); every task
+# that reads files spells them so. A run records each file's absolute path and SHA-256.
+DATA_FILE_FIELDS = ("data", "valid_data", "test_data", "source_file", "target_file")
+
+
+def data_files(section: Any) -> dict[str, str]:
+    """``"data.FIELD" -> path`` of the files a [data] config section names (empty skipped)."""
+    out = {}
+    for name in DATA_FILE_FIELDS:
+        value = getattr(section, name, "")
+        if isinstance(value, str) and value:
+            out[f"data.{name}"] = value
+    return out
+
+
+def record_files(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``field -> {"path": absolute path, "sha256": content hash}`` of ``files`` (as
+    :func:`data_files` gives them), for a checkpoint to find and check them again."""
+    return {field: {"path": str(Path(path).expanduser().absolute()),
+                    "sha256": file_sha256(path)} for field, path in files.items()}
+
+
+def check_recorded_files(recorded: dict[str, Any] | None, instead: str,
+                         warn: Any = None) -> None:
+    """Check that the files a run trained on (``recorded``, from :func:`record_files`) are
+    still where they were: a missing one is a :class:`MissingFileError` naming the field, the
+    path and ``instead`` (what to pass); a changed one (another SHA-256) a warning to ``warn``
+    (default: standard error)."""
+    import sys
+
+    for field, entry in (recorded or {}).items():
+        path, digest = Path(entry["path"]), entry.get("sha256", "")
+        if not path.is_file():
+            raise MissingFileError(
+                f"the training text {path} (sha256 {digest[:12]}...) is not there any more "
+                f"(moved or deleted; it was {field}): put it (or a copy) back there, or "
+                f"{instead}")
+        now = file_sha256(path)
+        if digest and now != digest:
+            message = (f"warning: the training text {path} ({field}) changed since training "
+                       f"(sha256 {now[:12]}..., trained on {digest[:12]}...): figures on it "
+                       f"are not on the data trained on; {instead}")
+            if warn is None:
+                print(message, file=sys.stderr)
+            else:
+                warn(message)
+
+
+def resumed_policy(saved: Any, what: str = "--resume") -> tuple[str, str]:
+    """The text policy to read a resumed run's (or an evaluated checkpoint's) own files with:
+    the ``saved`` ``(encoding, errors)`` of the run unless another one is in force, which is
+    a :class:`ConfigError` (a different decoding is different training text)."""
+    saved = tuple(saved) if saved else DEFAULT_POLICY
+    now = current_policy()
+    if now == DEFAULT_POLICY or now == saved:
+        return saved  # type: ignore[return-value]
+    raise ConfigError(
+        f"{what}: the run read its text files with --encoding {saved[0]} --errors {saved[1]}; "
+        f"--encoding {now[0]} --errors {now[1]} would read other text: drop --encoding/--errors "
+        "(the saved ones are used)")

@@ -1,10 +1,12 @@
-"""``seqlab bm25 index | search``: build a BM25 index from a text file, query it.
+"""``seqlab index bm25`` / ``seqlab search bm25``: build a BM25 index from a text file, query it.
 
 Examples::
 
-    seqlab bm25 index corpus.txt --out corpus.bm25.npz --variant bm25+ --k1 1.2 --b 0.75
-    seqlab bm25 search corpus.bm25.npz "stock prices fell" -k 5 --corpus corpus.txt
-    seqlab bm25 search corpus.bm25.npz --queries questions.txt -k 10
+    seqlab index bm25 corpus.txt --out corpus.bm25.npz --variant bm25+ --k1 1.2 --b 0.75
+    seqlab search bm25 corpus.bm25.npz "stock prices fell" -k 5 --corpus corpus.txt
+    seqlab search bm25 corpus.bm25.npz --queries questions.txt -k 10
+
+The older spellings ``seqlab bm25 index|search`` are aliases (same code, same output).
 
 A corpus file holds one document per line; blank lines are not documents (they would only
 dilute the statistics), but documents keep their line numbers: document i is line i, counting
@@ -20,14 +22,17 @@ import time
 from seqlab.cli.common import add_text_arguments
 from seqlab.errors import ConfigError, DataError
 
+# The verb-first spellings (``seqlab index bm25``, ``seqlab search bm25``) and the noun-first
+# aliases (``seqlab bm25 index|search``) share these option builders.
+HELP = {"index": "index a text file (one document per line)",
+        "search": "top-k documents for queries"}
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_index_options(index: argparse.ArgumentParser) -> None:
     from seqlab.features.bm25 import VARIANTS
     from seqlab.features.tokenizers import TOKENIZERS
 
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    index = sub.add_parser("index", help="index a text file (one document per line)",
-                           description="index a text file (one document per line)")
+    index.set_defaults(_run=run, _action=run_index)
     index.add_argument("corpus", help="text file, one document per line")
     index.add_argument("--out", "-o", "--output", required=True,
                        help="index file to write (.npz)")
@@ -44,11 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     index.add_argument("--dry-run", action="store_true",
                        help="index the first 1000 documents; nothing is written")
     add_text_arguments(index)
-    index.set_defaults(_action=run_index)
 
-    search = sub.add_parser("search", help="top-k documents for queries",
-                            description="top-k documents for queries")
-    search.add_argument("index", help="index file written by `seqlab bm25 index`")
+
+def add_search_options(search: argparse.ArgumentParser) -> None:
+    search.set_defaults(_run=run, _action=run_search)
+    search.add_argument("index", help="index file written by `seqlab index bm25`")
     search.add_argument("query", nargs="*", help="query text (one argument per query)")
     search.add_argument("--queries", metavar="FILE", help="file with one query per line")
     search.add_argument("-k", type=int, default=None,
@@ -56,7 +61,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--corpus", metavar="FILE", help="print each hit's text from this file")
     search.add_argument("--dry-run", action="store_true", help="the first query only")
     add_text_arguments(search)
-    search.set_defaults(_action=run_search)
+
+
+OPTIONS = {"index": add_index_options, "search": add_search_options}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab bm25 ACTION``: the noun-first spellings, aliases of ``seqlab ACTION bm25``."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, add in OPTIONS.items():
+        alias = f"alias of `seqlab {name} bm25`: {HELP[name]}"
+        add(sub.add_parser(name, help=alias, description=alias))
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab index TOOL``: TOOL is ``bm25`` (the only index seqlab builds)."""
+    sub = parser.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    add_index_options(sub.add_parser("bm25", help=f"BM25: {HELP['index']}",
+                                     description=f"BM25: {HELP['index']}"))
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab search TOOL``: TOOL is ``bm25``."""
+    sub = parser.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    add_search_options(sub.add_parser("bm25", help=f"BM25: {HELP['search']}",
+                                      description=f"BM25: {HELP['search']}"))
 
 
 def _lines(path: str) -> list[str]:

@@ -47,6 +47,35 @@ def apply_help_style(parser: argparse.ArgumentParser) -> None:
                 apply_help_style(sub)
 
 
+def word_after(argv: list[str] | None, verb: str) -> str | None:
+    """The word right after ``verb`` in ``argv`` (``seqlab eval ngram ...`` -> ``"ngram"``)."""
+    argv = argv or []
+    if verb not in argv:
+        return None
+    rest = argv[argv.index(verb) + 1:]
+    return rest[0] if rest and not rest[0].startswith("-") else None
+
+
+def add_tool_subcommand(parser: argparse.ArgumentParser, verb: str, tools: dict[str, tuple],
+                        wanted: str | None) -> bool:
+    """For ``seqlab VERB TOOL ...`` (the classical tools, verb first): when ``wanted`` is one of
+    ``tools`` (name -> (module, options function, one-line help)), give ``parser`` that one
+    subcommand, built by the tool's module, and return True; else only name them in the help."""
+    import importlib
+
+    lines = [f"seqlab {verb} {name} ...: {spec[2]}" for name, spec in tools.items()]
+    names = " or ".join(tools)
+    parser.epilog = ("also: " + "; ".join(lines) + f" (a checkpoint folder named {names}: "
+                     f"write ./{next(iter(tools))})")
+    if wanted not in tools:
+        return False
+    module, options, help_text = tools[wanted]
+    sub = parser.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    options_of = getattr(importlib.import_module(module), options)
+    options_of(sub.add_parser(wanted, help=help_text, description=f"{verb}: {help_text}"))
+    return True
+
+
 def flag_hints(exc: Exception, hints: dict[str, str]) -> Exception:
     """``exc`` with the library's keyword names in its message replaced by the command's flags
     (same class, so callers still catch it as before)."""

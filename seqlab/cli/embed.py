@@ -1,11 +1,15 @@
 """``seqlab embed``: train word2vec/fastText vectors and query or evaluate them.
 
-    seqlab embed train --corpus ptb.train.txt --out ptb.kv --architecture skipgram
-    seqlab embed train --corpus more.txt --resume ptb.w2v --out ptb2.kv --epochs 2
-    seqlab embed similar ptb.kv stock --topn 5
-    seqlab embed similar ptb.kv king -man woman
-    seqlab embed analogy ptb.kv man king woman
-    seqlab embed evaluate ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
+    seqlab train embed --corpus ptb.train.txt --out ptb.kv --architecture skipgram
+    seqlab train embed --model fasttext --corpus ptb.train.txt --out ptb-ft.kv
+    seqlab train embed --corpus more.txt --resume ptb.w2v --out ptb2.kv --epochs 2
+    seqlab similar ptb.kv stock --topn 5
+    seqlab similar ptb.kv king -man woman
+    seqlab analogy ptb.kv man king woman
+    seqlab eval embed ptb.kv --analogies questions-words.txt --similarity wordsim353.tsv
+
+The older spellings ``seqlab embed train|similar|analogy|evaluate`` are aliases (same code,
+same output).
 
 Vector files: ``.kv`` is seqlab's memory-mapped native format, ``.bin`` word2vec binary,
 anything else word2vec text (override with ``--format``).
@@ -49,15 +53,27 @@ def save_vectors(wv, path: str, fmt: str = "auto") -> None:
         wv.save_word2vec_format(path, binary=kind == "binary")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="embed_command", metavar="{train,similar,analogy,evaluate}")
-    sub.required = True
-    t = sub.add_parser("train", help="train vectors on a one-sentence-per-line text file")
+# The verb-first spellings (``seqlab train embed``, ``seqlab similar``, ``seqlab eval
+# embed``) and their noun-first aliases (``seqlab embed train|similar|analogy|evaluate``) share
+# these option builders, so both give the same options and run the same code.
+TRAIN_HELP = "train vectors on a one-sentence-per-line text file"
+QUERY_HELP = {"similar": "nearest neighbours of words (+/-: add/subtract)",
+              "analogy": "a is to b as c is to ?"}
+EVALUATE_HELP = "analogy accuracy and word-pair Spearman"
+
+
+def add_train_options(t: argparse.ArgumentParser, model: str | None = None) -> None:
+    """Options of ``seqlab train embed`` and of its alias ``seqlab embed train`` (``--model``
+    chooses word2vec or fastText unless ``model`` fixes it)."""
+    t.set_defaults(embed_command="train", _run=run)
     t.add_argument("--corpus", required=True, help="text file, whitespace-tokenized (.gz ok)")
     t.add_argument("--out", "-o", "--output", dest="output",
                    help="vectors file to write (.kv native, .bin binary, else text)")
-    t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec",
-                   help="fasttext adds character n-gram vectors (vectors for unseen words)")
+    if model is None:
+        t.add_argument("--model", choices=("word2vec", "fasttext"), default="word2vec",
+                       help="fasttext adds character n-gram vectors (vectors for unseen words)")
+    else:
+        t.set_defaults(model=model)
     t.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram",
                    help="skipgram predicts the context from a word, cbow a word from its context")
     t.add_argument("--loss", choices=("negative", "hierarchical"), default="negative",
@@ -90,26 +106,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--dry-run", action="store_true",
                    help="one epoch on the first 1000 lines; nothing is written")
     add_text_arguments(t)
-    for name, help_text in (("similar", "nearest neighbours of words (+/-: add/subtract)"),
-                            ("analogy", "a is to b as c is to ?")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("vectors", help="vectors file")
-        if name == "similar":
-            p.add_argument("words", nargs="+", help="words; prefix '-' to subtract (e.g. -man)")
-            # "-man" is a word to subtract, not an unknown option (argparse's test for
-            # negative numbers, widened to any "-x..."; "--" options and -h are unaffected)
-            p._negative_number_matcher = re.compile(r"^-[^-]")
-        else:
-            p.add_argument("a", help="a, as in: a is to b as c is to ?")
-            p.add_argument("b", help="b")
-            p.add_argument("c", help="c")
-            p.add_argument("--method", choices=("add", "mul"), default="add",
-                           help="3CosAdd or 3CosMul")
-        p.add_argument("--topn", type=int, default=10, help="neighbours to print")
-        p.add_argument("--format", choices=FORMATS, default="auto",
-                       help="vectors file format (auto: by the file's suffix)")
-        p.add_argument("--dry-run", action="store_true", help="load and check only")
-    e = sub.add_parser("evaluate", help="analogy accuracy and word-pair Spearman")
+
+
+def add_query_options(p: argparse.ArgumentParser, name: str) -> None:
+    """Options of ``seqlab similar`` / ``seqlab analogy`` (aliases ``seqlab embed NAME``)."""
+    p.set_defaults(embed_command=name, _run=run)
+    p.add_argument("vectors", help="vectors file")
+    if name == "similar":
+        p.add_argument("words", nargs="+", help="words; prefix '-' to subtract (e.g. -man)")
+        # "-man" is a word to subtract, not an unknown option (argparse's test for
+        # negative numbers, widened to any "-x..."; "--" options and -h are unaffected)
+        p._negative_number_matcher = re.compile(r"^-[^-]")
+    else:
+        p.add_argument("a", help="a, as in: a is to b as c is to ?")
+        p.add_argument("b", help="b")
+        p.add_argument("c", help="c")
+        p.add_argument("--method", choices=("add", "mul"), default="add",
+                       help="3CosAdd or 3CosMul")
+    p.add_argument("--topn", type=int, default=10, help="neighbours to print")
+    p.add_argument("--format", choices=FORMATS, default="auto",
+                   help="vectors file format (auto: by the file's suffix)")
+    p.add_argument("--dry-run", action="store_true", help="load and check only")
+
+
+def add_evaluate_options(e: argparse.ArgumentParser) -> None:
+    """Options of ``seqlab eval embed`` (alias ``seqlab embed evaluate``)."""
+    e.set_defaults(embed_command="evaluate", _run=run)
     e.add_argument("vectors", help="vectors file")
     e.add_argument("--analogies", help="questions-words file")
     e.add_argument("--similarity", nargs="*", default=[], help="word-pair files (WordSim, SimLex)")
@@ -122,6 +144,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="vectors file format (auto: by the file's suffix)")
     e.add_argument("--dry-run", action="store_true", help="load and check only")
     add_text_arguments(e)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab embed ACTION``: the noun-first spellings, aliases of the verb-first ones."""
+    sub = parser.add_subparsers(dest="embed_command", metavar="{train,similar,analogy,evaluate}")
+    sub.required = True
+    for name, target, help_text in (
+            ("train", "train embed", TRAIN_HELP),
+            ("similar", "similar", QUERY_HELP["similar"]),
+            ("analogy", "analogy", QUERY_HELP["analogy"]),
+            ("evaluate", "eval embed", EVALUATE_HELP)):
+        alias = f"alias of `seqlab {target}`: {help_text}"
+        p = sub.add_parser(name, help=alias, description=alias)
+        if name == "train":
+            add_train_options(p)
+        elif name == "evaluate":
+            add_evaluate_options(p)
+        else:
+            add_query_options(p, name)
+
+
+def add_similar_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab similar VECTORS WORD...``."""
+    add_query_options(parser, "similar")
+
+
+def add_analogy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab analogy VECTORS A B C``."""
+    add_query_options(parser, "analogy")
 
 
 def _train(args) -> int:

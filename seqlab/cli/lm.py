@@ -70,7 +70,17 @@ def _load_lm(path: str, command: str):
 
 
 # ----------------------------------------------------------------------------------- generate
-def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+GENERATE_TOOLS = {"ngram": ("seqlab.cli.ngram", "add_generate_options",
+                            "sample sentences from an n-gram model (alias: seqlab ngram "
+                            "generate)")}
+
+
+def add_generate_arguments(parser: argparse.ArgumentParser,
+                           argv: list[str] | None = None) -> None:
+    from seqlab.cli.common import add_tool_subcommand, word_after
+
+    if add_tool_subcommand(parser, "generate", GENERATE_TOOLS, word_after(argv, "generate")):
+        return
     _checkpoint_argument(parser)
     parser.add_argument("--prompt", default="", help="text to continue (default: a line start)")
     parser.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int,

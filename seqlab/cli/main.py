@@ -5,9 +5,11 @@ Each top-level command lives in its own module under ``seqlab.cli`` and exposes
 command's module only when that command runs (so ``seqlab bm25`` never imports PyTorch).
 
 Conventions every command keeps (``seqlab.cli.common`` has the shared pieces): a command is a
-verb acting on a checkpoint or task (``train``, ``eval``, ``generate``, ``score``, ...), or a
-tool's noun followed by its verb for the tools with their own file formats (``bm25 index``,
-``ngram train``, ``embed similar``); ``--out FILE`` / ``--out-dir DIR`` for what is written
+verb first, acting on a checkpoint, task or tool (``train lm``, ``eval CKPT``, ``generate``,
+``score``, ``train ngram``, ``eval ngram``, ``train embed``, ``index bm25``, ``search bm25``,
+``similar``, ``analogy``; the older noun-first ``bm25 index``, ``ngram train``, ``embed
+similar`` ... stay as aliases of the same code); ``--out FILE`` / ``--out-dir DIR`` for what
+is written
 (``-o``/``--output`` aliases), ``--max-new-tokens`` and ``--num-samples`` for generation,
 ``--dry-run`` everywhere, ``--encoding``/``--errors`` on every command that reads text, and
 every user error one line, ``seqlab CMD: error: ...``.
@@ -30,12 +32,17 @@ COMMANDS = {
     "generate": ("seqlab.cli.lm", "generate text from a checkpoint"),
     "score": ("seqlab.cli.lm", "score sentences with a checkpoint"),
     "tag": ("seqlab.cli.tag", "tag tokenised text with a tagger checkpoint (NER, POS)"),
-    "bm25": ("seqlab.cli.bm25", "BM25 index and search"),
-    "ngram": ("seqlab.cli.ngram", "n-gram language models: train, eval, generate"),
-    "embed": ("seqlab.cli.embed", "word2vec / fastText: train, similar, analogy, evaluate"),
+    "bm25": ("seqlab.cli.bm25", "alias of `seqlab index bm25` and `seqlab search bm25`"),
+    "ngram": ("seqlab.cli.ngram", "alias of `seqlab train|eval|generate ngram`"),
+    "embed": ("seqlab.cli.embed", "alias of `seqlab train embed`, `seqlab similar`, "
+              "`seqlab analogy`, `seqlab eval embed`"),
     "forecast": ("seqlab.cli.forecast", "forecast a CSV series with a trained forecaster"),
     "classify": ("seqlab.cli.classify", "label texts with a trained classifier checkpoint"),
     "translate": ("seqlab.cli.translate", "translate text with a seq2seq checkpoint"),
+    "index": ("seqlab.cli.bm25", "build a search index of a text file (`seqlab index bm25`)"),
+    "search": ("seqlab.cli.bm25", "query a search index (`seqlab search bm25`)"),
+    "similar": ("seqlab.cli.embed", "nearest neighbours of words in a word-vectors file"),
+    "analogy": ("seqlab.cli.embed", "a is to b as c is to ? in a word-vectors file"),
     "diagnose": ("seqlab.cli.diagnose", "gradient-flow plots and a JSON summary of recurrent "
                  "models (fresh or a checkpoint)"),
 }

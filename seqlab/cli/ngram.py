@@ -1,11 +1,13 @@
-"""``seqlab ngram train | eval | generate``: counting n-gram language models.
+"""``seqlab train | eval | generate ngram``: counting n-gram language models.
 
 Examples::
 
-    seqlab ngram train ptb.train.txt --order 5 --smoothing modified-kneser-ney --out ptb5.arpa
-    seqlab ngram eval ptb5.arpa ptb.test.txt
-    seqlab ngram generate ptb5.arpa --prompt "the company" --max-new-tokens 20 --seed 1 \\
+    seqlab train ngram ptb.train.txt --order 5 --smoothing modified-kneser-ney --out ptb5.arpa
+    seqlab eval ngram ptb5.arpa ptb.test.txt
+    seqlab generate ngram ptb5.arpa --prompt "the company" --max-new-tokens 20 --seed 1 \\
         --num-samples 3
+
+The older spellings ``seqlab ngram train|eval|generate`` are aliases (same code, same output).
 
 Text files hold one sentence per line (split on whitespace unless ``--tokenizer``). A model
 path ending in ``.arpa`` is read/written as ARPA (KenLM/SRILM can use it); any other path as
@@ -20,14 +22,17 @@ import time
 from seqlab.cli.common import add_text_arguments, flag_hints
 from seqlab.errors import SeqlabError
 
+# The verb-first spellings (``seqlab train ngram``, ``seqlab eval ngram``, ``seqlab generate
+# ngram``) and the noun-first aliases (``seqlab ngram train|eval|generate``) share these.
+HELP = {"train": "count and smooth an n-gram model", "eval": "perplexity of a text",
+        "generate": "sample sentences"}
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_train_options(train: argparse.ArgumentParser) -> None:
     from seqlab.features.ngram_lm import SMOOTHINGS
     from seqlab.features.tokenizers import TOKENIZERS
 
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    train = sub.add_parser("train", help="count and smooth an n-gram model",
-                           description="count and smooth an n-gram model")
+    train.set_defaults(_run=run, _action=run_train)
     train.add_argument("text", help="training text, one sentence per line")
     train.add_argument("--out", "-o", "--output", required=True,
                        help="model file (.arpa or .npz)")
@@ -43,18 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--dry-run", action="store_true",
                        help="count the first 1000 sentences; nothing is written")
     add_text_arguments(train)
-    train.set_defaults(_action=run_train)
 
-    evaluate = sub.add_parser("eval", help="perplexity of a text",
-                              description="perplexity of a text")
+
+def add_eval_options(evaluate: argparse.ArgumentParser) -> None:
+    evaluate.set_defaults(_run=run, _action=run_eval)
     evaluate.add_argument("model", help="model file (.arpa or .npz)")
     evaluate.add_argument("text", help="text, one sentence per line")
     evaluate.add_argument("--dry-run", action="store_true", help="the first 1000 sentences")
     add_text_arguments(evaluate)
-    evaluate.set_defaults(_action=run_eval)
 
-    generate = sub.add_parser("generate", help="sample sentences",
-                              description="sample sentences")
+
+def add_generate_options(generate: argparse.ArgumentParser) -> None:
+    generate.set_defaults(_run=run, _action=run_generate)
     generate.add_argument("model", help="model file (.arpa or .npz)")
     generate.add_argument("--prompt", default="", help="words to continue")
     generate.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int,
@@ -66,7 +71,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     generate.add_argument("--num-samples", "-n", dest="num_samples", type=int, default=1,
                           help="number of samples")
     generate.add_argument("--dry-run", action="store_true", help="one sample of one word")
-    generate.set_defaults(_action=run_generate)
+
+
+OPTIONS = {"train": add_train_options, "eval": add_eval_options,
+           "generate": add_generate_options}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``seqlab ngram ACTION``: the noun-first spellings, aliases of ``seqlab ACTION ngram``."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, add in OPTIONS.items():
+        alias = f"alias of `seqlab {name} ngram`: {HELP[name]}"
+        add(sub.add_parser(name, help=alias, description=alias))
 
 
 # library keywords in error hints -> the flags of these commands

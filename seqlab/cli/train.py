@@ -15,18 +15,41 @@ a TOML file (``--config run.toml``); flags beat the file, the file beats ``--pre
 ``--resume`` the run folder's checkpoint gives the config: flags typed with it must equal the
 saved values, except options that do not change what is learned (epochs, max steps, time
 limit, patience, logging, evaluation batch sizes, threads, device, backend), which are applied
-and listed in the log.
+and listed in the log. The text policy a run read its files with (``--encoding``/``--errors``)
+is saved in its checkpoints and used again by ``--resume`` and by ``eval`` of the run's own
+files (another one typed is an error: it would be other text). Data files are recorded with
+their absolute path and SHA-256: ``eval`` finds them from any folder and names a moved file
+(an error) or a changed one (a warning).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 
-from seqlab.cli.common import add_text_arguments
+from seqlab.cli.common import add_text_arguments, add_tool_subcommand, word_after
+
+# the classical models ``seqlab train`` also trains (no checkpoint: their own file formats);
+# name -> (module, options function, one-line help). `seqlab ngram train` and `seqlab embed
+# train` are aliases of these.
+CLASSICAL = {
+    "ngram": ("seqlab.cli.ngram", "add_train_options",
+              "classical: count and smooth an n-gram language model (.arpa / .npz file)"),
+    "embed": ("seqlab.cli.embed", "add_train_options",
+              "classical: word2vec / fastText word vectors (--model; the task fasttext is the "
+              "classifier)"),
+}
+# ``seqlab eval TOOL`` for the classical models (``seqlab eval CKPT`` for every task)
+CLASSICAL_EVAL = {
+    "ngram": ("seqlab.cli.ngram", "add_eval_options", "perplexity of a text under an n-gram "
+              "model (alias: seqlab ngram eval)"),
+    "embed": ("seqlab.cli.embed", "add_evaluate_options", "analogy accuracy and word-pair "
+              "Spearman of word vectors (alias: seqlab embed evaluate)"),
+}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
@@ -53,6 +76,12 @@ def add_train_arguments(parser: argparse.ArgumentParser, argv: list[str] | None 
                             "(see the README for several machines)")
         add_config_arguments(p, task.default_config(), task.preset_tables())
         add_text_arguments(p)
+    for name, (module, options, summary) in CLASSICAL.items():
+        p = sub.add_parser(name, help=summary, description=f"train: {summary}")
+        if name == wanted:
+            import importlib
+
+            getattr(importlib.import_module(module), options)(p)
 
 
 def _resume_config(task, layers: list[dict], log) -> object:
@@ -148,7 +177,9 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------- eval
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+def add_eval_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
+    if add_tool_subcommand(parser, "eval", CLASSICAL_EVAL, word_after(argv, "eval")):
+        return
     parser.add_argument("checkpoint", help="a .safetensors checkpoint of any task (or a run "
                         "folder: its last.safetensors)")
     parser.add_argument("--dry-run", action="store_true", help="one batch")
@@ -181,7 +212,14 @@ def run_eval(args: argparse.Namespace) -> int:
     cfg = config_of(ckpt.config)
     if args.batch_size is not None:
         cfg = RunConfig.from_dict({"data": {task.eval_batch_field: args.batch_size}}, base=cfg)
-    data = task.build_data(cfg, ckpt.assets, args.data)
+    from seqlab.io import check_recorded_files, resumed_policy, text_policy
+
+    policy = None
+    if not args.data:  # the checkpoint's own files: where they were, read as they were read
+        check_recorded_files(ckpt.assets.get("data_files"), "pass --data FILE to score a file")
+        policy = resumed_policy(ckpt.assets.get("text_policy"), "eval")
+    with text_policy(*policy) if policy else contextlib.nullcontext():
+        data = task.build_data(cfg, ckpt.assets, args.data)
     split = "test" if args.data else args.split or "test"
     ev = evaluate(model, data.batches(split, "final"), "cpu", 1 if args.dry_run else None)
     metrics = dict(ev.metrics)

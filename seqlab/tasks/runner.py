@@ -30,7 +30,18 @@ import torch
 
 from seqlab.config import RunConfig
 from seqlab.errors import CheckpointError
-from seqlab.io import atomic_write_json, atomic_write_text, read_lines
+from seqlab.io import (
+    DEFAULT_POLICY,
+    atomic_write_json,
+    atomic_write_text,
+    check_recorded_files,
+    current_policy,
+    data_files,
+    read_lines,
+    record_files,
+    resumed_policy,
+    text_policy,
+)
 from seqlab.tasks.registry import get_task
 from seqlab.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
 from seqlab.train.distributed import setup, teardown
@@ -96,6 +107,10 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
            ) -> dict[str, Any]:
     task = get_task(cfg.task)
     lead = dist.rank == 0
+    files = data_files(cfg.data)
+    if files:  # recorded absolute, so that `seqlab eval CKPT` finds them from any folder
+        cfg = RunConfig.from_dict({"data": {field.split(".", 1)[1]: str(
+            Path(path).expanduser().absolute()) for field, path in files.items()}}, base=cfg)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     out = Path(cfg.train.out_dir)
@@ -110,12 +125,25 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
     if resume and not last.exists():
         raise CheckpointError(f"--resume: no checkpoint to continue at {last}")
     seed_everything(cfg.train.seed)
-    if data is None:  # rank 0 prepares (and caches) first; the others then read its cache
-        if lead:
-            data = task.build_data(cfg)
-        dist.barrier()
-        if not lead:
-            data = task.build_data(cfg)
+    # the text files are read as the run first read them (--encoding/--errors are saved)
+    policy = current_policy()
+    if resume:
+        saved_assets = load_checkpoint(last).assets
+        check_recorded_files(saved_assets.get("data_files"), "start a new run (a resumed run "
+                             "goes on with the files it trained on)", log)
+        policy = resumed_policy(saved_assets.get("text_policy"))
+    with text_policy(*policy):
+        if data is None:  # rank 0 prepares (and caches) first; the others then read its cache
+            if lead:
+                data = task.build_data(cfg)
+            dist.barrier()
+            if not lead:
+                data = task.build_data(cfg)
+    run_assets: dict[str, Any] = {}
+    if lead and files:
+        run_assets["data_files"] = record_files(data_files(cfg.data))
+    if policy != DEFAULT_POLICY:
+        run_assets["text_policy"] = list(policy)
     train_batches = data.batches("train", "train", dist.rank, dist.world)
     valid_batches = data.batches("valid", "eval", dist.rank, dist.world)
     model = task.model_class().from_config(cfg.model, data.assets)
@@ -159,7 +187,8 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
         rngs = dist.gather_objects(rng_state()) if dist.world > 1 else None  # collective
         if not lead:
             return
-        common = dict(model=model, task=cfg.task, config=cfg.to_dict(), assets=model.assets(),
+        common = dict(model=model, task=cfg.task, config=cfg.to_dict(),
+                      assets={**model.assets(), **run_assets},
                       optimizer=optimizer, schedule=schedule.state_dict(),
                       progress=progress.to_dict(), rng=rngs, world_size=dist.world)
         if is_best:

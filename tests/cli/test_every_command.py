@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from seqlab.cli.lm import GENERATE_TOOLS
 from seqlab.cli.main import COMMANDS, build_parser, main
+from seqlab.cli.train import CLASSICAL_EVAL
+
+VERB_TOOLS = {"eval": CLASSICAL_EVAL, "generate": GENERATE_TOOLS}
 
 # option dests that name something the command writes: given a fresh path, never the input
 OUTPUTS = {"out", "output", "out_dir", "save_model", "cache_dir"}
@@ -47,6 +51,9 @@ def command_paths() -> list[list[str]]:
             paths += [[name, task] for task in tasks.choices]
             continue
         paths += [p for p, _ in _leaves(sub.choices[name], [name])]
+        # `seqlab eval ngram`, `seqlab generate ngram`...: the classical tools, verb first, whose
+        # parser is built only when named
+        paths += [[name, tool] for tool in VERB_TOOLS.get(name, {})]
     return paths
 
 
@@ -136,6 +143,10 @@ def test_the_table_is_walked():
     assert names == set(COMMANDS)
     assert [p for p in PATHS if p not in FILE_PATHS] == [["demo"]]  # reads no file of yours
     assert ["bm25", "index"] in PATHS and ["train", "lm"] in PATHS and ["embed", "similar"] in PATHS
+    for new in (["index", "bm25"], ["search", "bm25"], ["train", "ngram"], ["eval", "ngram"],
+                ["generate", "ngram"], ["train", "embed"], ["similar"], ["analogy"],
+                ["eval", "embed"]):  # the verb-first spellings are walked too
+        assert new in PATHS, new
     train = list(argvs(["train", "lm"], leaf_parser(["train", "lm"]), Path("x"), Path("o")))
     assert ["train", "lm", "--dry-run", "--data.data", "x"] in train  # config flags naming files
 
