@@ -8,6 +8,12 @@ Parts (``--parts``, comma-separated):
   ``--out-root`` if one is there (``--time-limit`` seconds per call, so a long training is
   done in several calls).
 - ``pos``: the same for ``--pos-preset`` (default ``pos``) on UD English-EWT (gold tokens).
+- ``ner-w2v``: ``ner`` with the word embedding started from skip-gram vectors (100 dims) that
+  seqlab's ``Word2Vec`` trains first on the mirror's training text
+  (``benchmarks/mirror_text.py``: no dev or test split of any benchmark), lowercased with
+  digits as 0; the vocabulary also holds the vectors' words (``model.pretrained_vocab``). The
+  vectors are kept in ``--out-root`` and reused when the run resumes. ``pos-w2v``: the same
+  for the POS tagger.
 - ``speed``: words/s of each trained model tagging its test set, batched (``--batch-size``)
   and one sentence at a time; published end-to-end CPU figures beside.
 - ``crf``: ``benchmarks/crf_speed.py`` (forward+backward and Viterbi vs pytorch-crf).
@@ -43,10 +49,35 @@ PUBLISHED_POS = [("UDPipe 1 (UD 2.x, gold tokenisation)", 94.4),
 PUBLISHED_SPEED = [("Flair pos+ner (CPU)", 323), ("Stanza", 878), ("spaCy en_core_web_lg", 10014)]
 
 
-def run_training(task_preset: str, out_dir: Path, args) -> dict:
+def word_vectors(path: Path, args) -> Path:
+    """Skip-gram vectors on the mirror's training text (trained once, then reused)."""
+    from mirror_text import lower_zero, training_text
+
+    from seqlab.embeddings.word2vec import Word2Vec
+
+    if path.exists():
+        return path
+    sentences = training_text(lower_zero)
+    cpu, started = time.process_time(), time.perf_counter()
+    model = Word2Vec(architecture="skipgram", vector_size=100, window=5, min_count=2,
+                     epochs=10, workers=args.threads, seed=1, progress=False).fit(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.txt")
+    model.wv.save_word2vec_format(tmp)
+    tmp.replace(path)
+    print(f"word2vec on the mirror's training text: {sum(map(len, sentences)):,} tokens, "
+          f"{len(model.wv):,} words, {time.perf_counter() - started:.0f} s wall, "
+          f"{time.process_time() - cpu:.0f} s CPU -> {path}")
+    return path
+
+
+def run_training(task_preset: str, out_dir: Path, args, vectors: Path | None = None) -> dict:
     task = get_task("tagger")
     cfg = task.preset(task_preset)
     tables = cfg.to_dict()
+    if vectors is not None:
+        tables["model"].update(pretrained=str(vectors), pretrained_vocab=True)
+        tables["data"].update(lowercase=True, zero_digits=True)
     tables["train"].update(out_dir=str(out_dir), threads=args.threads,
                            time_limit=float(args.time_limit), progress_bar="off",
                            log_every=200)
@@ -67,7 +98,9 @@ def report_quality(name: str, result: dict, key: str, published: list) -> None:
     print(f"{'system':<62} {key:>7}")
     for system, figure in published:
         print(f"{system:<62} {figure:>7.2f}")
-    print(f"{'seqlab (this run; no external embeddings)':<62} {ours:>7.2f}")
+    own = ("seqlab (this run; seqlab's word2vec on the mirror text)" if result.get("vectors")
+           else "seqlab (this run; no external embeddings)")
+    print(f"{own:<62} {ours:>7.2f}")
 
 
 def speed(run: Path, dataset: str, args) -> None:
@@ -116,6 +149,14 @@ def main() -> None:
         results["ner"] = run_training(args.ner_preset, root / args.ner_preset, args)
         report_quality(f"CoNLL-2003 NER ({args.ner_preset})", results["ner"], "f1",
                        PUBLISHED_NER)
+    for part, preset in (("ner-w2v", args.ner_preset), ("pos-w2v", args.pos_preset)):
+        if part in parts:
+            vectors = word_vectors(root / "mirror-w2v-100.txt", args)
+            results[part] = run_training(preset, root / f"{preset}-w2v", args, vectors)
+            results[part]["vectors"] = str(vectors)
+            key = "f1" if part == "ner-w2v" else "accuracy"
+            report_quality(f"{part} ({preset} + seqlab word2vec)", results[part], key,
+                           PUBLISHED_NER if part == "ner-w2v" else PUBLISHED_POS)
     if "pos" in parts:
         results["pos"] = run_training(args.pos_preset, root / args.pos_preset, args)
         report_quality(f"UD English-EWT UPOS ({args.pos_preset})", results["pos"], "accuracy",

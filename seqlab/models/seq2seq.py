@@ -82,6 +82,8 @@ class Seq2SeqConfig:
         "bridge": "encoder final states -> decoder state: linear (concat + linear + tanh), "
                   "sum (of directions), zero",
         "dropout": "dropout on embeddings, between layers and before the output layer",
+        "output_dropout": "dropout before the output layer only (-1: model.dropout; the "
+                          "bentrevett recipes of the classic presets: 0)",
         "backend": "recurrent backend", "init": "default (PyTorch's) or uniform",
         "init_range": "half-width of the uniform init (Sutskever: 0.08)",
         "teacher_forcing": "probability of feeding the gold previous token in training",
@@ -114,6 +116,7 @@ class Seq2SeqConfig:
     attention_size: int = 0
     bridge: str = "linear"
     dropout: float = 0.3
+    output_dropout: float = -1.0
     backend: str = "auto"
     init: str = "default"
     init_range: float = 0.08
@@ -143,6 +146,8 @@ class Seq2SeqConfig:
             check(getattr(self, name) in choices, f"model.{name}", f"one of {choices}",
                   getattr(self, name))
         check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        check(self.output_dropout == -1.0 or 0.0 <= self.output_dropout < 1.0,
+              "model.output_dropout", "-1 or in [0, 1)", self.output_dropout)
         check(0.0 <= self.teacher_forcing <= 1.0, "model.teacher_forcing", "in [0, 1]",
               self.teacher_forcing)
         check(self.teacher_forcing_min <= 1.0, "model.teacher_forcing_min", "<= 1",
@@ -198,6 +203,8 @@ class Seq2Seq(TaskModel):
                           input_feeding=cfg.input_feeding,
                           attention_size=cfg.attention_size or None)
         self.decoder = DECODER_CLASSES[cfg.decoder](**common)
+        if cfg.output_dropout >= 0:
+            self.decoder.out_drop.p = cfg.output_dropout
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         if cfg.init == "uniform":
             with torch.no_grad():

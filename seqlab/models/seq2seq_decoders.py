@@ -42,9 +42,10 @@ Decoders (each :meth:`step` is one t; :meth:`forward` runs all t under teacher f
 
 ``score`` is :class:`seqlab.nn.attention.Attention`'s dot, general or additive; padded source
 positions get a_tj = 0. Dropout (rate ``dropout``) is applied to the embeddings and to the
-input of W_o. Decoders without a dependence of step t on step t-1's output besides the
-recurrence (fixed, context, luong without input feeding) run the whole target in one
-recurrent call when teacher-forced; the others loop over :meth:`step`.
+input of W_o (there at its own rate ``out_drop.p`` if the model sets one). Decoders without
+a dependence of step t on step t-1's output besides the recurrence (fixed, context, luong
+without input feeding) run the whole target in one recurrent call when teacher-forced; the
+others loop over :meth:`step`.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ class _Decoder(nn.Module):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         self.drop = nn.Dropout(dropout)
+        self.out_drop = nn.Dropout(dropout)  # before W_o; Seq2Seq sets its own rate if asked
         self.rnn = recurrent_stack(cell, rnn_input, hidden_size, num_layers, dropout=dropout,
                                    backend=backend)
         self.out = nn.Linear(out_input, vocab_size)
@@ -230,11 +232,11 @@ class FixedContextDecoder(_Decoder):
 
     def step(self, token, state):
         out, rnn = self.rnn.step(self.drop(self.embedding(token)), state.rnn)
-        return self.out(self.drop(out)), replace(state, rnn=rnn), None
+        return self.out(self.out_drop(out)), replace(state, rnn=rnn), None
 
     def forward(self, inputs, state):
         out, _ = self.rnn(self.drop(self.embedding(inputs)), state.rnn)
-        return self.out(self.drop(out)), None
+        return self.out(self.out_drop(out)), None
 
 
 class ContextDecoder(_Decoder):
@@ -250,14 +252,14 @@ class ContextDecoder(_Decoder):
     def step(self, token, state):
         e, c = self.drop(self.embedding(token)), state.memory.context
         out, rnn = self.rnn.step(torch.cat([e, c], -1), state.rnn)
-        logits = self.out(self.drop(torch.cat([out, e, c], -1)))
+        logits = self.out(self.out_drop(torch.cat([out, e, c], -1)))
         return logits, replace(state, rnn=rnn), None
 
     def forward(self, inputs, state):
         e = self.drop(self.embedding(inputs))
         c = state.memory.context[:, None, :].expand(-1, inputs.shape[1], -1)
         out, _ = self.rnn(torch.cat([e, c], -1), state.rnn)
-        return self.out(self.drop(torch.cat([out, e, c], -1))), None
+        return self.out(self.out_drop(torch.cat([out, e, c], -1))), None
 
 
 class AttentionDecoder(_Decoder):
@@ -314,7 +316,7 @@ class AttentionDecoder(_Decoder):
 
     def step(self, token, state):
         features, state, a = self._features(token, state)
-        return self.out(self.drop(features)), state, a
+        return self.out(self.out_drop(features)), state, a
 
     def forward(self, inputs, state):
         if self.style == "bahdanau" or self.input_feeding:
@@ -324,11 +326,11 @@ class AttentionDecoder(_Decoder):
                 f, state, a = self._features(inputs[:, t], state)
                 features.append(f)
                 weights.append(a)
-            return self.out(self.drop(torch.stack(features, 1))), torch.stack(weights, 1)
+            return self.out(self.out_drop(torch.stack(features, 1))), torch.stack(weights, 1)
         out, _ = self.rnn(self.drop(self.embedding(inputs)), state.rnn)  # (B, T, Hd)
         c, a = self._attend(out, state.memory)  # (B, T, Dk), (B, T, S)
         ht = torch.tanh(self.combine(torch.cat([c, out], -1)))
-        return self.out(self.drop(ht)), a
+        return self.out(self.out_drop(ht)), a
 
 
 DECODER_CLASSES = {"fixed": FixedContextDecoder, "context": ContextDecoder,

@@ -315,7 +315,8 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
 
 # ---------------------------------------------------------------------------------- presets
 # The three classic setups of bentrevett/pytorch-seq2seq (notebooks 1-3: spaCy tokens,
-# lower-cased, min_freq 2, Adam, clip 1, batch 128, 10 epochs, teacher forcing 0.5) and
+# lower-cased, min_freq 2, Adam, clip 1, batch 128, 10 epochs, teacher forcing 0.5; dropout on
+# the embeddings and between layers, none before the output layer) and
 # seqlab's own choice for a CPU budget.
 _CLASSIC_DATA = {"dataset": "multi30k", "tokenizer": "word", "lowercase": True, "min_freq": 2,
                  "batch_size": 128}
@@ -326,20 +327,22 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "sutskever-lstm": {
         "model": {"cell": "lstm", "decoder": "fixed", "bidirectional": False, "num_layers": 2,
                   "embedding_dim": 256, "hidden_size": 512, "dropout": 0.5, "bridge": "sum",
-                  "init": "uniform", "init_range": 0.08, "teacher_forcing": 0.5},
+                  "output_dropout": 0.0, "init": "uniform", "init_range": 0.08,
+                  "teacher_forcing": 0.5},
         "data": dict(_CLASSIC_DATA), "train": dict(_CLASSIC_TRAIN)},
     # Cho et al. 2014: GRU, the context fed at every step and to the output
     "cho-gru": {
         "model": {"cell": "gru", "decoder": "context", "bidirectional": False, "num_layers": 1,
                   "embedding_dim": 256, "hidden_size": 512, "dropout": 0.5, "bridge": "sum",
-                  "teacher_forcing": 0.5},
+                  "output_dropout": 0.0, "teacher_forcing": 0.5},
         "data": dict(_CLASSIC_DATA), "train": dict(_CLASSIC_TRAIN)},
     # Bahdanau et al. 2015: bi-GRU encoder, additive attention with the previous state
     "bahdanau-gru": {
         "model": {"cell": "gru", "decoder": "attention", "attention": "additive",
                   "attention_style": "bahdanau", "bidirectional": True, "num_layers": 1,
                   "embedding_dim": 256, "hidden_size": 512, "attention_size": 512,
-                  "dropout": 0.5, "bridge": "linear", "teacher_forcing": 0.5},
+                  "dropout": 0.5, "output_dropout": 0.0, "bridge": "linear",
+                  "teacher_forcing": 0.5},
         "data": dict(_CLASSIC_DATA), "train": dict(_CLASSIC_TRAIN)},
     # seqlab's choice for ~1-3 CPU hours: joint BPE (no <unk>, cased output for sacrebleu),
     # Luong general attention without input feeding (the teacher-forced decoder is one

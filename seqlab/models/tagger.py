@@ -65,6 +65,8 @@ class TaggerConfig:
         "char_dim": "character embedding width", "char_hidden": "char-LSTM width per "
         "direction, or char-CNN filters", "char_kernel": "char-CNN window",
         "pretrained": "word vectors to start from (word2vec .txt/.vec/.bin or a seqlab .kv)",
+        "pretrained_vocab": "with --pretrained, the vocabulary also holds the vectors' words "
+        "(unseen in train, they keep their vectors: Lample et al.)",
         "freeze_embeddings": "keep the word embeddings fixed", "backend": "recurrent backend"}
     CHOICES: ClassVar[dict[str, tuple]] = {"cell": tuple(RECURRENT_CELLS), "head": HEADS,
                                            "char": CHAR_FEATURES}
@@ -83,6 +85,7 @@ class TaggerConfig:
     char_hidden: int = 25
     char_kernel: int = 3
     pretrained: str = ""
+    pretrained_vocab: bool = True
     freeze_embeddings: bool = False
     backend: str = "auto"
 
@@ -183,10 +186,11 @@ class Tagger(TaskModel):
         model = cls(config, assets)
         source = vectors if vectors is not None else config.pretrained
         if source not in (None, "") and "pretrained_found" not in assets:
-            from seqlab.embeddings.pretrained import copy_pretrained, load_pretrained
+            from seqlab.embeddings.pretrained import copy_pretrained
+            from seqlab.models.tagger_task import normalised_vectors
 
             found = copy_pretrained(model.embedding, list(assets["words"]),
-                                    load_pretrained(source), skip=2)
+                                    normalised_vectors(source, assets), skip=2)
             model._assets["pretrained_found"] = found
         return model
 

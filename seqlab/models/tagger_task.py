@@ -12,7 +12,8 @@ Sources (``data.dataset`` or ``data.data``):
   ``data.source_scheme`` (a file's tags are plain tags unless ``data.scheme`` is set).
 
 Vocabularies come from train: words (``<pad>`` 0, ``<unk>`` 1; digits written 0 and lowercased
-when asked, as Lample et al.), characters of the raw words, and the tags. A tag outside the
+when asked, as Lample et al.; with ``model.pretrained`` and ``model.pretrained_vocab`` also
+every word of the vectors), characters of the raw words, and the tags. A tag outside the
 training tags in another split is an error naming it and the sentence. Batches are dicts
 ``{"words" (B, T), "chars" (B, T, C), "lengths" (B,), "tags" (B, T)}``, bucketed by length
 (:class:`seqlab.data.bucketing.LengthBatches`).
@@ -137,11 +138,39 @@ class Encoder:
         return out
 
 
-def build_assets(sentences: Sequence[Any], d: TaggerDataConfig, scheme: str | None) -> dict:
-    """Word, character and tag vocabularies from the training sentences."""
+def normalised_vectors(source: Any, assets: Mapping[str, Any]) -> Any:
+    """Pretrained vectors (a file or :class:`KeyedVectors`) keyed by the tagger's normalised
+    words (digits as 0, lowercased, as ``assets`` ask); of keys that normalise alike the first,
+    i.e. the most frequent, wins.
+
+        >>> from seqlab.embeddings.keyed_vectors import KeyedVectors
+        >>> kv = KeyedVectors(["Paris", "paris", "1999"], np.eye(3, dtype=np.float32))
+        >>> n = normalised_vectors(kv, {"lowercase": True, "zero_digits": True})
+        >>> n.index_to_key, n.get_vector("paris").tolist()
+        (['paris', '0000'], [1.0, 0.0, 0.0])
+    """
+    from seqlab.embeddings.keyed_vectors import KeyedVectors
+    from seqlab.embeddings.pretrained import load_pretrained
+
+    kv = load_pretrained(source)
+    first: dict[str, int] = {}
+    for i, key in enumerate(kv.index_to_key):
+        first.setdefault(normalise(key, assets), i)
+    if len(first) == len(kv.index_to_key) and all(k == kv.index_to_key[i]
+                                                  for k, i in first.items()):
+        return kv
+    return KeyedVectors(list(first), np.asarray(kv.vectors)[list(first.values())])
+
+
+def build_assets(sentences: Sequence[Any], d: TaggerDataConfig, scheme: str | None,
+                 extra_words: Sequence[str] = ()) -> dict:
+    """Word, character and tag vocabularies from the training sentences (``extra_words``,
+    already normalised, e.g. those of pretrained vectors, join the words)."""
     base = {"lowercase": d.lowercase, "zero_digits": d.zero_digits}
     counts = Counter(normalise(w, base) for s in sentences for w in s.words)
-    words = ["<pad>", "<unk>", *sorted(w for w, n in counts.items() if n >= d.min_freq)]
+    known = {w for w, n in counts.items() if n >= d.min_freq} | set(extra_words)
+    known -= {"<pad>", "<unk>"}
+    words = ["<pad>", "<unk>", *sorted(known)]
     chars = ["<pad>", "<unk>", *sorted({c for s in sentences for w in s.words for c in w})]
     tags = sorted({t for s in sentences for t in s.tags})
     if len(tags) < 2:
@@ -234,7 +263,11 @@ def build_data(cfg: Any, assets: Mapping[str, Any] | None = None,
     if not assets:
         if "train" not in splits:
             raise DataError("no training split to learn the vocabularies from")
-        assets = build_assets(splits["train"], d, scheme)
+        m = cfg.model
+        extra = (normalised_vectors(m.pretrained, {"lowercase": d.lowercase,
+                                                   "zero_digits": d.zero_digits}).index_to_key
+                 if m.pretrained and m.pretrained_vocab else ())
+        assets = build_assets(splits["train"], d, scheme, extra)
     if d.data and not data and "valid" not in splits:
         sents = splits["train"]
         perm = np.random.default_rng(cfg.train.seed).permutation(len(sents))

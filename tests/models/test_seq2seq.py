@@ -177,3 +177,18 @@ def test_bleu_and_chrf_from_summed_statistics_equal_sacrebleu():
 
 def test_detokenize_words():
     assert detokenize_words(["a", "man", "'s", "hat", ",", "red", "."]) == "a man's hat, red."
+
+
+@pytest.mark.parametrize("output_dropout,kept", [(0.0, True), (-1.0, False)])
+def test_output_dropout_sets_the_rate_before_the_output_layer_only(output_dropout, kept):
+    model = tiny(cell="lstm", decoder="fixed", bidirectional=False, encoder_hidden_size=8,
+                 dropout=0.5, output_dropout=output_dropout).train()
+    seen = {}
+    model.decoder.rnn.register_forward_hook(lambda m, i, o: seen.update(rnn=o[0]))
+    model.decoder.out.register_forward_pre_hook(lambda m, i: seen.update(out=i[0]))
+    src, lengths, tgt = batch()
+    model(src, lengths, tgt[:, :-1])
+    assert torch.equal(seen["rnn"], seen["out"]) is kept
+    assert model.decoder.drop.p == 0.5  # the embeddings keep model.dropout
+    with pytest.raises(ConfigError, match="output_dropout"):
+        tiny(output_dropout=1.5)

@@ -169,6 +169,39 @@ def test_pretrained_vectors_fill_known_rows_and_a_size_mismatch_is_named(tmp_pat
                            assets)
 
 
+def test_pretrained_vocab_adds_the_vectors_words_normalised_and_a_checkpoint_keeps_them(
+        tmp_path):
+    path = tmp_path / "syn.txt"
+    write_tagged(path, synthetic(40))
+    vec = tmp_path / "v.txt"  # "Zebra" and "zebra" normalise alike: the first row wins
+    vec.write_text("4 16\n" + "".join(f"{w} " + " ".join([str(k)] * 16) + "\n"
+                                      for k, w in enumerate(["Zebra", "zebra", "a", "Q1"])))
+    cfg = config(tmp_path, path, pretrained=str(vec))
+    cfg.data.lowercase = True
+    data = build_data(cfg)
+    words = data.assets["words"]
+    assert {"zebra", "q0", "a"} <= set(words) and "Zebra" not in words
+    assert len(words) == len(set(words))
+    model = Tagger.from_config(cfg.model, data.assets)
+    assert model.assets()["pretrained_found"] == 3
+    assert model.embedding.weight[words.index("zebra")].tolist() == [0.0] * 16
+    assert model.embedding.weight[words.index("q0")].tolist() == [3.0] * 16
+    ids = Encoder(data.assets).word_ids(["ZEBRA", "Q7", "never-seen"])
+    assert ids == [words.index("zebra"), words.index("q0"), 1]
+    cfg.model.pretrained_vocab = False
+    plain = build_data(cfg).assets["words"]
+    assert "zebra" not in plain and set(plain) < set(words)
+    # a trained checkpoint restores the extended vocabulary without the vectors file
+    from seqlab.tasks.runner import train
+
+    cfg.model.pretrained_vocab = True
+    train(cfg)
+    vec.unlink()
+    loaded = __import__("seqlab").load(tmp_path / "run" / "best.safetensors")
+    assert loaded.assets()["words"] == words
+    assert loaded.tag([["ZEBRA", "a"]]) == loaded.tag([["zebra", "a"]])
+
+
 def test_cli_tag_trains_then_tags_and_refuses_other_tasks(tmp_path, capsys):
     from seqlab.cli.main import main
     from seqlab.tasks.runner import train
