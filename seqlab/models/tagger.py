@@ -8,6 +8,10 @@ For a sentence of words ``w_1..w_T`` (Huang et al. 2015; Lample et al. 2016; Ma 
     h_t = BiRNN(dropout(x))_t                 any seqlab cell, ``lengths`` respected
     s_t = W_o dropout(h_t) + b_o              emission scores (T, K)
 
+``dropout`` draws a new mask per word, or with ``variational_dropout`` one mask per sentence
+shared by all its words (:class:`seqlab.nn.LockedDropout`); the recurrent connections are not
+dropped (that would rule out the fused whole-sequence kernels).
+
 Heads: ``softmax``: ``p(y_t | w) = softmax(s_t)``, loss ``-sum_t log p(y_t)``, prediction the
 per-token argmax. ``crf``: ``p(y | w) = exp(score(y)) / Z`` with ``score(y) = start[y_1] +
 sum_t s_t[y_t] + sum_t A[y_{t-1}, y_t] + end[y_T]`` (:class:`seqlab.nn.CRF`), loss ``-log
@@ -45,6 +49,7 @@ from torch import Tensor, nn
 from seqlab.config import check
 from seqlab.errors import ConfigError, DataError
 from seqlab.models.base import LossOutput, TaskModel
+from seqlab.nn.dropout import LockedDropout
 from seqlab.nn.factory import RECURRENT_CELLS, check_cell, recurrent_stack
 
 HEADS = ("crf", "softmax")
@@ -60,6 +65,8 @@ class TaggerConfig:
         "hidden_size": "recurrent width per direction", "num_layers": "stacked layers",
         "bidirectional": "read the sentence both ways", "dropout": "dropout on embeddings and "
         "encoder outputs", "word_dropout": "probability of replacing a training word by <unk>",
+        "variational_dropout": "one dropout mask per sentence, the same at every word, on the "
+        "embeddings and encoder outputs (Reimers & Gurevych 2017)",
         "head": "crf (Viterbi over tag transitions) or softmax (per token)",
         "char": "character features: none, lstm (Lample et al.), cnn (Ma & Hovy)",
         "char_dim": "character embedding width", "char_hidden": "char-LSTM width per "
@@ -79,6 +86,7 @@ class TaggerConfig:
     bidirectional: bool = True
     dropout: float = 0.5
     word_dropout: float = 0.05
+    variational_dropout: bool = False
     head: str = "crf"
     char: str = "none"
     char_dim: int = 25
@@ -164,7 +172,7 @@ class Tagger(TaskModel):
             self.chars = CharFeatures(c.char, len(assets["chars"]), c.char_dim, c.char_hidden,
                                       c.char_kernel)
             width += self.chars.out_size
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = LockedDropout(c.dropout) if c.variational_dropout else nn.Dropout(c.dropout)
         self.rnn = recurrent_stack(c.cell, width, c.hidden_size, c.num_layers,
                                    bidirectional=c.bidirectional, dropout=c.dropout,
                                    backend=c.backend)

@@ -19,6 +19,7 @@ from seqlab.nn.cells import (
     SimpleGRUCell,
 )
 from seqlab.nn.crf import CRF
+from seqlab.nn.dropout import LockedDropout
 from seqlab.nn.init import SCHEMES, init_recurrent, initialize, zaremba_uniform
 from seqlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from seqlab.nn.utils import clip_grad_norm, clip_grad_value, detach_state
@@ -46,6 +47,7 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "LayerNormLSTMCell",
+    "LockedDropout",
     "MinGRU",
     "MinLSTM",
     "RNN",
