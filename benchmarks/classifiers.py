@@ -38,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from machine import cpu_model
 from torch import nn
@@ -138,8 +139,6 @@ def train_word_vectors(path: Path, threads: int, mirror: bool = False) -> dict:
 
 
 def _ece_brier(model, batches) -> tuple[float, float, float]:
-    import numpy as np
-
     proba = np.concatenate([model.predict_proba(b["tokens"], b["lengths"]).numpy()
                             for b in batches])
     gold = np.concatenate([b["labels"].numpy() for b in batches])
@@ -149,6 +148,38 @@ def _ece_brier(model, batches) -> tuple[float, float, float]:
               * (bins == k).sum() for k in range(15) if (bins == k).any()) / len(gold)
     brier = float(((proba - np.eye(proba.shape[1])[gold]) ** 2).sum(1).mean())
     return float((pred == gold).mean()), float(ece), brier
+
+
+def reused(run: Path) -> dict | None:
+    """The result of a finished run in ``run`` (``--reuse``), else None."""
+    import json
+
+    path = run / "result.json"
+    if not path.exists():
+        return None
+    r = json.loads(path.read_text())
+    return {**r, "cpu": 0.0, "wall": 0.0, "stopped": f"{r['stopped']}, reused"}
+
+
+def ensemble(runs: list[Path]) -> dict:
+    """Accuracy on dev and test of the mean class probability of the runs' best checkpoints."""
+    from seqlab.models.text_classifier import TextClassifier
+
+    out = {}
+    for split in ("valid", "test"):
+        probs, gold = [], None
+        for run in runs:
+            clf = TextClassifier.load(run / "best.safetensors")
+            data = get_task(clf.task_).build_data(clf.config_, clf.model_.assets())
+            batches = list(data.batches(split, "eval"))
+            probs.append(np.concatenate([clf.model_.predict_proba(b["tokens"], b["lengths"])
+                                         .numpy() for b in batches]))
+            labels = np.concatenate([b["labels"].numpy() for b in batches])
+            if gold is not None and not np.array_equal(gold, labels):
+                raise RuntimeError(f"{run}: {split} batches in another order")
+            gold = labels
+        out[f"{split}_accuracy"] = float((np.mean(probs, 0).argmax(1) == gold).mean())
+    return out
 
 
 def calibration(out: Path) -> list[tuple]:
@@ -239,7 +270,10 @@ def main() -> None:
     p.add_argument("--time-limit", type=float, default=600.0,
                    help="seconds of the recurrent training (0: the preset's epochs)")
     p.add_argument("--speed-steps", type=int, default=60)
-    p.add_argument("--seeds", default="0", help="recurrent-w2v-mirror: the training seeds")
+    p.add_argument("--seeds", default="0", help="recurrent-w2v(-mirror): the training seeds "
+                   "(several: best dev, mean and sd, and their ensemble)")
+    p.add_argument("--reuse", action="store_true", help="keep finished runs and vectors found "
+                   "in --out instead of training them again")
     p.add_argument("--out", default="runs/bench-classifiers")
     args = p.parse_args()
     os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
@@ -260,39 +294,52 @@ def main() -> None:
         r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm", args.threads,
                        time_limit=args.time_limit)
         table.append((f"seqlab BiLSTM max-pool (glue train set; {r['stopped']})", r))
-    if "recurrent-w2v" in parts:
-        vectors = out / "sst2-w2v.txt"
-        w2v = train_word_vectors(vectors, args.threads)
-        print(f"    word2vec on the training text: {w2v['words']:,} words, "
-              f"{w2v['wall']:.1f} s wall, {w2v['cpu']:.1f} s CPU")
-        r = run_preset("classifier", "sst2-bilstm", out / "sst2-bilstm-w2v", args.threads,
-                       time_limit=args.time_limit, pretrained=str(vectors))
-        r["wall"] += w2v["wall"]
-        r["cpu"] += w2v["cpu"]
-        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on the train text (glue; "
-                      f"{r['stopped']})", r))
-    if "recurrent-w2v-mirror" in parts:
-        vectors = out / "mirror-w2v-200.txt"
-        w2v = train_word_vectors(vectors, args.threads, mirror=True)
-        print(f"    word2vec on the mirror's training text: {w2v['words']:,} words, "
-              f"{w2v['wall']:.1f} s wall, {w2v['cpu']:.1f} s CPU")
+    for part, mirror in (("recurrent-w2v", False), ("recurrent-w2v-mirror", True)):
+        if part not in parts:
+            continue
+        vectors = out / ("mirror-w2v-200.txt" if mirror else "sst2-w2v.txt")
+        text = "the mirror text" if mirror else "the train text"
+        if args.reuse and vectors.exists():
+            w2v = {"wall": 0.0, "cpu": 0.0, "words": 0}
+        else:
+            w2v = train_word_vectors(vectors, args.threads, mirror=mirror)
+            print(f"    word2vec on {text}: {w2v['words']:,} words, {w2v['wall']:.1f} s wall, "
+                  f"{w2v['cpu']:.1f} s CPU")
         runs = []
         for seed in (int(x) for x in args.seeds.split(",")):
-            r = run_preset("classifier", "sst2-bilstm", out / f"sst2-bilstm-mirror-s{seed}",
-                           args.threads, time_limit=args.time_limit, pretrained=str(vectors),
-                           seed=seed)
+            name = ("sst2-bilstm-mirror" if mirror else "sst2-bilstm-w2v") + (
+                f"-s{seed}" if mirror or seed != 0 else "")
+            r = reused(out / name) if args.reuse else None
+            if r is None:
+                r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,
+                               time_limit=args.time_limit, pretrained=str(vectors), seed=seed)
+            r["dir"] = out / name
             print(f"    seed {seed}: dev {100 * r['valid_accuracy']:.2f} test "
                   f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")
             runs.append(r)
+        cpu = sum(r["cpu"] for r in runs) + w2v["cpu"]
+        wall = sum(r["wall"] for r in runs) + w2v["wall"]
+        if len(runs) == 1:
+            r = dict(runs[0], cpu=cpu, wall=wall)
+            table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on {text} (glue; "
+                          f"{r['stopped']})", r))
+            continue
         best = max(runs, key=lambda r: r["valid_accuracy"])
-        best["cpu"] = sum(r["cpu"] for r in runs) + w2v["cpu"]
-        best["wall"] = sum(r["wall"] for r in runs) + w2v["wall"]
-        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on the mirror text (glue; best "
-                      f"dev of seeds {args.seeds}; time and CPU of all runs)", best))
+        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on {text} (glue; best dev of "
+                      f"seeds {args.seeds}; time and CPU of all runs)",
+                      dict(best, cpu=cpu, wall=wall)))
+        accs = [r["test_accuracy"] for r in runs]
+        print(f"    test accuracy over seeds: mean {100 * np.mean(accs):.2f}, sd "
+              f"{100 * np.std(accs, ddof=1):.2f}")
+        ens = ensemble([r["dir"] for r in runs])
+        print(f"    ensemble (mean probability) of the {len(runs)} seeds: dev "
+              f"{100 * ens['valid_accuracy']:.2f} test {100 * ens['test_accuracy']:.2f}")
+        table.append((f"seqlab ensemble of {len(runs)} such BiLSTMs (seeds {args.seeds}; mean of "
+                      f"their probabilities; {text})", dict(ens, cpu=cpu, wall=wall)))
     if table:
         print("\n| model | test accuracy | wall s | CPU s |\n|---|---|---|---|")
         for name, r in table:
-            print(f"| {name} | {100 * r['test_accuracy']:.1f} | {r['wall']:.1f} | "
+            print(f"| {name} | {100 * r['test_accuracy']:.2f} | {r['wall']:.1f} | "
                   f"{r['cpu']:.1f} |")
         for name, acc in PUBLISHED:
             print(f"| {name} (published) | {acc:.1f} | | |")
