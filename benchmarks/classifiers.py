@@ -114,28 +114,21 @@ class PlainLSTMClassifier(nn.Module):
 def train_word_vectors(path: Path, threads: int, mirror: bool = False) -> dict:
     """Skip-gram vectors (200 dims) on SST-2's training text (``mirror``: on all the mirror's
     English training text, lowercased); written to ``path``."""
+    from mirror_text import skipgram_vectors, training_text
+
     from seqlab.data.labelled import read_labelled
     from seqlab.data.sources import dataset_path
-    from seqlab.embeddings.word2vec import Word2Vec
     from seqlab.models.classifier_task import GLUE_BRACKETS
 
     sentences = []
     if mirror:
-        from mirror_text import training_text
-
         sentences = training_text(lambda w: GLUE_BRACKETS.get(w, w.lower()))
     for split, fmt, col in (("train", "stsa", "text"), ("glue-train", "tsv", "sentence")):
         if mirror and split == "glue-train":
             continue  # already in the mirror text
         texts, _, _ = read_labelled(dataset_path("sst2", split), fmt, col, "label")
         sentences += [[GLUE_BRACKETS.get(w, w) for w in t.split()] for t in texts]
-    cpu, started = time.process_time(), time.perf_counter()
-    model = Word2Vec(architecture="skipgram", vector_size=200, window=5, min_count=1,
-                     epochs=10, workers=threads, seed=1, progress=False).fit(sentences)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.wv.save_word2vec_format(path)
-    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
-            "words": len(model.wv)}
+    return skipgram_vectors(sentences, path, 200, 1, threads)
 
 
 def _ece_brier(model, batches) -> tuple[float, float, float]:

@@ -15,7 +15,9 @@ tinyshakespeare) is split into words and punctuation; the rest is tokenised alre
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from seqlab.data.conll import load_tagged
 from seqlab.data.sources import dataset_files, dataset_path
@@ -64,3 +66,19 @@ def training_text(normalise: Callable[[str], str] | None = None) -> list[list[st
 def lower_zero(word: str) -> str:
     """The taggers' normalisation with ``lowercase`` and ``zero_digits`` on."""
     return _DIGITS.sub("0", word).lower()
+
+
+def skipgram_vectors(sentences: list[list[str]], path: Path, vector_size: int, min_count: int,
+                     threads: int) -> dict:
+    """seqlab's skip-gram (window 5, 10 epochs, seed 1) on ``sentences``, saved (atomically)
+    as a word2vec text file at ``path``; wall and CPU seconds, tokens and words."""
+    from seqlab.embeddings.word2vec import Word2Vec
+
+    cpu, started = time.process_time(), time.perf_counter()
+    model = Word2Vec(architecture="skipgram", vector_size=vector_size, window=5,
+                     min_count=min_count, epochs=10, workers=threads, seed=1,
+                     progress=False).fit(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.wv.save_word2vec_format(path)
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "tokens": sum(map(len, sentences)), "words": len(model.wv)}

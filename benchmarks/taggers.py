@@ -51,23 +51,13 @@ PUBLISHED_SPEED = [("Flair pos+ner (CPU)", 323), ("Stanza", 878), ("spaCy en_cor
 
 def word_vectors(path: Path, args) -> Path:
     """Skip-gram vectors on the mirror's training text (trained once, then reused)."""
-    from mirror_text import lower_zero, training_text
-
-    from seqlab.embeddings.word2vec import Word2Vec
+    from mirror_text import lower_zero, skipgram_vectors, training_text
 
     if path.exists():
         return path
-    sentences = training_text(lower_zero)
-    cpu, started = time.process_time(), time.perf_counter()
-    model = Word2Vec(architecture="skipgram", vector_size=100, window=5, min_count=2,
-                     epochs=10, workers=args.threads, seed=1, progress=False).fit(sentences)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.txt")
-    model.wv.save_word2vec_format(tmp)
-    tmp.replace(path)
-    print(f"word2vec on the mirror's training text: {sum(map(len, sentences)):,} tokens, "
-          f"{len(model.wv):,} words, {time.perf_counter() - started:.0f} s wall, "
-          f"{time.process_time() - cpu:.0f} s CPU -> {path}")
+    w2v = skipgram_vectors(training_text(lower_zero), path, 100, 2, args.threads)
+    print(f"word2vec on the mirror's training text: {w2v['tokens']:,} tokens, "
+          f"{w2v['words']:,} words, {w2v['wall']:.0f} s wall, {w2v['cpu']:.0f} s CPU -> {path}")
     return path
 
 

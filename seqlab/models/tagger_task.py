@@ -153,12 +153,11 @@ def normalised_vectors(source: Any, assets: Mapping[str, Any]) -> Any:
     from seqlab.embeddings.pretrained import load_pretrained
 
     kv = load_pretrained(source)
+    if all(normalise(key, assets) == key for key in kv.index_to_key):
+        return kv  # already normalised
     first: dict[str, int] = {}
     for i, key in enumerate(kv.index_to_key):
         first.setdefault(normalise(key, assets), i)
-    if len(first) == len(kv.index_to_key) and all(k == kv.index_to_key[i]
-                                                  for k, i in first.items()):
-        return kv
     return KeyedVectors(list(first), np.asarray(kv.vectors)[list(first.values())])
 
 
