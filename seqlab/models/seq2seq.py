@@ -84,6 +84,8 @@ class Seq2SeqConfig:
         "dropout": "dropout on embeddings, between layers and before the output layer",
         "output_dropout": "dropout before the output layer only (-1: model.dropout; the "
                           "bentrevett recipes of the classic presets: 0)",
+        "reverse_source": "encoder reads each source backwards (Sutskever et al. 2014); "
+                          "its outputs stay in source order",
         "backend": "recurrent backend", "init": "default (PyTorch's) or uniform",
         "init_range": "half-width of the uniform init (Sutskever: 0.08)",
         "teacher_forcing": "probability of feeding the gold previous token in training",
@@ -117,6 +119,7 @@ class Seq2SeqConfig:
     bridge: str = "linear"
     dropout: float = 0.3
     output_dropout: float = -1.0
+    reverse_source: bool = False
     backend: str = "auto"
     init: str = "default"
     init_range: float = 0.08
@@ -192,7 +195,7 @@ class Seq2Seq(TaskModel):
         enc_hidden = cfg.encoder_hidden_size or cfg.hidden_size
         self.encoder = Encoder(src_vocab_size, cfg.embedding_dim, enc_hidden,
                                cfg.encoder_layers or cfg.num_layers, cfg.cell, cfg.bidirectional,
-                               cfg.dropout, cfg.backend)
+                               cfg.dropout, cfg.backend, cfg.reverse_source)
         self.bridge = Bridge(cfg.bridge, self.encoder, dec_cell, cfg.num_layers, cfg.hidden_size)
         common = dict(vocab_size=tgt_vocab_size, embedding_dim=cfg.embedding_dim,
                       hidden_size=cfg.hidden_size, num_layers=cfg.num_layers, cell=dec_cell,

@@ -8,6 +8,11 @@ Encoder::
 
     h_1..h_S, final = RNN_enc(E_src x_1..x_S, lengths)       # padded steps untouched
 
+With ``reverse_source`` (Sutskever et al. 2014, section 3.3) the encoder reads x_S..x_1, each
+source reversed within its own length, and its outputs are put back in source order, so h_j
+is still the state at x_j for attention and its plots; only the final state differs (it has
+read x_1 last, next to the decoder's first steps).
+
 Bridge (encoder final states -> decoder initial state s_0, :class:`Bridge`)::
 
     linear:  s_0^l = tanh(W_b [h_fwd^l'; h_bwd^l'] + b_b)      # concatenate + linear
@@ -106,6 +111,19 @@ class DecoderState:
                             self.memory.select(index) if memory else self.memory)
 
 
+def reversal_index(lengths: Tensor, steps: int) -> Tensor:
+    """(B, steps) positions reversing each row's first ``lengths[b]`` steps (pads stay put).
+
+    Its own inverse: gathering with it twice gives the input back.
+
+    >>> reversal_index(torch.tensor([3, 1]), 4).tolist()
+    [[2, 1, 0, 3], [0, 1, 2, 3]]
+    """
+    t = torch.arange(steps, device=lengths.device).expand(len(lengths), steps)
+    n = lengths.to(t.device).unsqueeze(1)
+    return torch.where(t < n, n - 1 - t, t)
+
+
 class Encoder(nn.Module):
     """Embedding + a recurrent stack over variable-length sources (module docstring).
 
@@ -115,9 +133,11 @@ class Encoder(nn.Module):
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int,
                  num_layers: int = 1, cell: str = "gru", bidirectional: bool = False,
-                 dropout: float = 0.0, backend: str = "auto") -> None:
+                 dropout: float = 0.0, backend: str = "auto",
+                 reverse_source: bool = False) -> None:
         super().__init__()
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
+        self.reverse_source = reverse_source
         self.directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.directions
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
@@ -126,7 +146,13 @@ class Encoder(nn.Module):
                                    bidirectional=bidirectional, dropout=dropout, backend=backend)
 
     def forward(self, src: Tensor, lengths: Tensor) -> tuple[Tensor, Any]:
-        return self.rnn(self.drop(self.embedding(src)), lengths=lengths)
+        if not self.reverse_source:
+            return self.rnn(self.drop(self.embedding(src)), lengths=lengths)
+        order = reversal_index(lengths, src.shape[1])
+        outputs, final = self.rnn(self.drop(self.embedding(src.gather(1, order))),
+                                  lengths=lengths)
+        back = order.unsqueeze(-1).expand(-1, -1, outputs.shape[-1])
+        return outputs.gather(1, back), final
 
     def layers(self, final: Any) -> tuple[Tensor, Tensor | None]:
         """Final states as (L, B, dirs * He): h, and c (or None) for LSTM cells."""

@@ -192,3 +192,32 @@ def test_output_dropout_sets_the_rate_before_the_output_layer_only(output_dropou
     assert model.decoder.drop.p == 0.5  # the embeddings keep model.dropout
     with pytest.raises(ConfigError, match="output_dropout"):
         tiny(output_dropout=1.5)
+
+
+def test_reversal_index_reverses_each_row_within_its_length_and_is_its_own_inverse():
+    from seqlab.models.seq2seq_decoders import reversal_index
+    lengths = torch.tensor([5, 3, 1])
+    order = reversal_index(lengths, 5)
+    expect = [[4, 3, 2, 1, 0], [2, 1, 0, 3, 4], [0, 1, 2, 3, 4]]
+    assert order.tolist() == expect
+    x = torch.arange(15).view(3, 5)
+    assert torch.equal(x.gather(1, order).gather(1, order), x)
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("lstm", False), ("gru", True)])
+def test_reverse_source_equals_encoding_each_reversed_sentence_alone(cell, bidirectional):
+    plain = tiny(cell=cell, bidirectional=bidirectional, num_layers=2)
+    rev = tiny(cell=cell, bidirectional=bidirectional, num_layers=2, reverse_source=True)
+    rev.load_state_dict(plain.state_dict())
+    src, lengths, _ = batch(B=4, S=6)
+    outputs, final = rev.encoder(src, lengths)
+    finals = final if cell == "lstm" else (final,)
+    for b in range(len(src)):
+        n = int(lengths[b])
+        one, f1 = plain.encoder(src[b:b + 1, :n].flip(1), lengths[b:b + 1])
+        # state at x_j in source order; nothing written on padding
+        torch.testing.assert_close(outputs[b, :n], one[0].flip(0), rtol=1e-10, atol=1e-10)
+        assert torch.count_nonzero(outputs[b, n:]) == 0
+        for f, g in zip(finals, f1 if cell == "lstm" else (f1,)):
+            torch.testing.assert_close(f[:, b], g[:, 0], rtol=1e-10, atol=1e-10)
+    assert not torch.allclose(plain.encoder(src, lengths)[0], outputs)

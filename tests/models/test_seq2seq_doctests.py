@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["seqlab.models.seq2seq", "seqlab.models.seq2seq_text"])
+@pytest.mark.parametrize("module", ["seqlab.models.seq2seq", "seqlab.models.seq2seq_decoders",
+                                    "seqlab.models.seq2seq_text"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
