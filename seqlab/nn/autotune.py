@@ -21,11 +21,8 @@ Measured only where it can matter: CPU, float32/float64, the C kernels built, pl
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 import os
-import tempfile
 import time
 
 import torch
@@ -63,15 +60,14 @@ def _pow2(n: int) -> int:
 
 
 @functools.cache
-def _host(isa: str) -> str:
-    """The host, torch and kernel target (for ``isa``), hashed once per process."""
-    return hashlib.sha256((cbuild.cpu_description() + torch.__version__
-                           + lstm_loop.kernel_target()).encode()).hexdigest()[:12]
+def _host(isa: str, peers: str) -> str:
+    """The host, torch, the peers' ISA variables and the kernel target (for ``isa``)."""
+    return cbuild.host_key(lstm_loop.kernel_target())
 
 
 def key(layer, x: Tensor, lengths: Tensor | None, train: bool) -> str:
     T, B = (x.shape[1], x.shape[0]) if layer.batch_first else (x.shape[0], x.shape[1])
-    host = _host(cbuild.requested_isa())
+    host = _host(cbuild.requested_isa(), _peer_vars())
     parts = [layer.mode, layer.input_size, layer.hidden_size, layer.num_layers,
              layer.num_directions, int(layer.bias), _pow2(B), _pow2(T), int(lengths is not None),
              str(x.dtype).removeprefix("torch."), "train" if train else "infer",
@@ -79,27 +75,16 @@ def key(layer, x: Tensor, lengths: Tensor | None, train: bool) -> str:
     return "/".join(map(str, parts))
 
 
+def _peer_vars() -> str:
+    return ";".join(os.environ.get(v, "") for v in cbuild.PEER_ISA_VARS)
+
+
 def _load() -> dict:
-    try:
-        with open(os.path.join(cbuild.kernel_folder(), _FILE)) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return cbuild.read_choices(_FILE)
 
 
 def _save(entry_key: str, entry: dict) -> None:
-    """Merges one entry into the file, atomically (a temporary file, then ``os.replace``)."""
-    folder = cbuild.kernel_folder()
-    data = _load()
-    data[entry_key] = entry
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".autotune-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=0, sort_keys=True)
-        os.replace(tmp, os.path.join(folder, _FILE))
-    except OSError as error:  # a read-only cache: the choice stays in memory
-        log.info("could not save the autotune cache (%s)", error)
+    cbuild.save_choice(_FILE, entry_key, entry)
 
 
 def _time(run, kind: str) -> float:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import platform
@@ -94,6 +95,44 @@ def kernel_folder() -> str:
     except OSError:
         pass
     return tempfile.mkdtemp(prefix="seqlab-kernels-")  # private, for this process only
+
+
+# environment variables that change what the peers' kernels run (torch, oneDNN, MKL)
+PEER_ISA_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def host_key(extra: str = "") -> str:
+    """A short hash of the CPU, the torch version, the peers' ISA variables and ``extra``: a
+    measured choice is reused only where all of them are the same."""
+    import torch  # only for its version; the build code itself does not need torch
+
+    peers = ";".join(f"{v}={os.environ.get(v, '')}" for v in PEER_ISA_VARS)
+    text = cpu_description() + torch.__version__ + peers + extra
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def read_choices(file: str) -> dict:
+    """The measured choices saved in ``file`` beside the built kernels ({} if none)."""
+    try:
+        with open(os.path.join(kernel_folder(), file)) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_choice(file: str, entry_key: str, entry: dict) -> None:
+    """Merges one entry into ``file``, atomically (a temporary file, then ``os.replace``)."""
+    folder = kernel_folder()
+    data = read_choices(file)
+    data[entry_key] = entry
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{file}-", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=0, sort_keys=True)
+        os.replace(tmp, os.path.join(folder, file))
+    except OSError as error:  # a read-only cache: the choice stays in memory
+        log.info("could not save %s (%s)", file, error)
 
 
 def _sources(name: str) -> list[Path]:

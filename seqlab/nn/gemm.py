@@ -2,19 +2,31 @@
 :mod:`seqlab.nn.lstm_loop`.
 
 On CPU in float32 the per-step recurrent GEMMs (:func:`matmul`, weights packed once per call)
-and the input projection (:func:`dense`, :class:`Linear`) go through oneDNN, as torch.nn.LSTM's
-kernel does; the weight gradients ``dY.T @ X`` use ``torch.mm``, which takes the transposed
-operand without the copy oneDNN needs (1.5x faster at T*B = 700, 4H = 800).
+go through oneDNN, as torch.nn.LSTM's kernel does. The input projection and its d x
+(:func:`dense`, :class:`Linear`) run on oneDNN or on the BLAS behind ``F.linear`` (MKL), the
+faster of the two on this host: which one wins depends on the CPU (MKL was 2-3x slower on an
+AMD Zen 3 host, 1.1-1.4x faster on an AVX-512 Xeon at T*B = 700), so the first call of a
+shape (rows rounded up to a power of two, columns, transposed weight or not, dtype, threads)
+times both, one warm-up and :data:`ROUNDS` interleaved runs, BLAS winning only by
+:data:`MARGIN`; the choice is kept in memory and in ``gemm.json`` beside the built kernels
+(:func:`seqlab.nn.cbuild.save_choice`), so a resumed training on the same host computes
+exactly as before. Below :data:`MIN_WORK` multiply-adds, and with ``SEQLAB_AUTOTUNE=0``, it is
+oneDNN. The weight gradients ``dY.T @ X`` use ``torch.mm``, which takes the transposed operand
+without the copy oneDNN needs (1.5x faster at T*B = 700, 4H = 800).
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqlab.nn import cbuild
 from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
 
 
@@ -47,13 +59,71 @@ def matmul(W: Tensor, bias: Tensor | None, batch_size: int) -> Callable[[Tensor]
     return lambda h: torch.addmm(bias, h, W.t())
 
 
+ROUNDS = 3
+MARGIN = 0.97  # BLAS runs only if its time <= MARGIN * oneDNN's
+MIN_WORK = 1 << 24  # multiply-adds (rows * K * N) from which the two are measured
+_FILE = "gemm.json"
+_memory: dict[str, str] = {}
+
+
+def _onednn(x: Tensor, W: Tensor, bias: Tensor | None) -> Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), W.contiguous(), bias, "none", [],
+                                              "")
+
+
+@functools.cache
+def _host(peers: str) -> str:
+    return cbuild.host_key()
+
+
+def _key(x: Tensor, W: Tensor, bias: Tensor | None) -> str:
+    peers = ";".join(os.environ.get(v, "") for v in cbuild.PEER_ISA_VARS)
+    rows = 1 << max(0, x.shape[0] - 1).bit_length()
+    parts = [rows, x.shape[1], W.shape[0], int(W.is_contiguous()), int(bias is not None),
+             str(x.dtype).removeprefix("torch."), torch.get_num_threads(), _host(peers)]
+    return "/".join(map(str, parts))
+
+
+def _measure(x: Tensor, W: Tensor, bias: Tensor | None) -> dict[str, float]:
+    """Best-of-:data:`ROUNDS` seconds of this product on oneDNN and on BLAS (``F.linear``)."""
+    runs = {"onednn": _onednn, "blas": F.linear}
+    best = dict.fromkeys(runs, float("inf"))
+    with torch.no_grad():
+        for run in runs.values():  # warm-up
+            run(x, W, bias)
+        for _ in range(ROUNDS):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run(x, W, bias)
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def gemm_choice(x: Tensor, W: Tensor, bias: Tensor | None = None) -> str:
+    """``"onednn"`` or ``"blas"``: the path :func:`dense` takes for this product (CPU float32
+    with oneDNN available; measured on first use of its key, see the module docstring)."""
+    if x.shape[0] * x.shape[1] * W.shape[0] < MIN_WORK or os.environ.get(
+            "SEQLAB_AUTOTUNE", "1") == "0":
+        return "onednn"
+    key = _key(x, W, bias)
+    if key not in _memory:
+        entry = cbuild.read_choices(_FILE).get(key)
+        if not (isinstance(entry, dict) and entry.get("choice") in ("onednn", "blas")):
+            times = _measure(x, W, bias)
+            entry = {"choice": "blas" if times["blas"] <= MARGIN * times["onednn"] else "onednn",
+                     **times}
+            cbuild.save_choice(_FILE, key, entry)
+        _memory[key] = entry["choice"]
+    return _memory[key]
+
+
 def dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ W.T + bias`` for 2-D ``x``: oneDNN on CPU float32 (MKL's GEMM is 2-3x slower on
-    this AMD machine at these sizes), else ``F.linear``."""
+    """``x @ W.T + bias`` for 2-D ``x``: on CPU float32 oneDNN or BLAS, whichever
+    :func:`gemm_choice` measured faster for this shape; elsewhere ``F.linear``."""
     if _ONEDNN and x.device.type == "cpu" and x.dtype == torch.float32:
         try:
-            return torch.ops.mkldnn._linear_pointwise(x.contiguous(), W.contiguous(), bias,
-                                                      "none", [], "")
+            if gemm_choice(x, W, bias) == "onednn":
+                return _onednn(x, W, bias)
         except RuntimeError:
             pass
     return F.linear(x, W, bias)

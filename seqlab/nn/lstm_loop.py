@@ -227,6 +227,8 @@ def _panels(M: Tensor, width: int) -> Tensor:
     K, N = M.shape
     Np = -(-N // width) * width
     if M.t().is_contiguous():  # M = W.T: pad W's rows, then transpose width x K blocks
+        if Np == N:  # no padding: one copy
+            return M.t().view(-1, width, K).transpose(1, 2).contiguous()
         padded = M.new_zeros(Np, K)
         padded[:N] = M.t()
         return padded.view(-1, width, K).transpose(1, 2).contiguous()

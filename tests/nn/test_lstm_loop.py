@@ -124,7 +124,7 @@ def test_weights_changed_in_place_are_seen(kernels):
 
 @pytest.mark.parametrize("transposed", [False, True], ids=["W", "W.T"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 20), (6, 13, 17), (20, 40, 32)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 20), (6, 13, 17), (20, 40, 32), (5, 9, 64)])
 def test_c_gemm_equals_matmul(dtype, shape, transposed):
     lib = lstm_loop.c_library()
     if lib is None:
