@@ -15,7 +15,8 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   text (``benchmarks/mirror_text.py``: PTB train, WikiText-2 valid+test, tinyshakespeare,
   Multi30k train, EWT and CoNLL train, the GLUE phrases; no dev/test split of any benchmark),
   lowercased; one run per ``--seeds`` seed, the row reported is the best by dev accuracy (every
-  seed's dev and test are printed).
+  seed's dev and test are printed). ``--pooling attention`` (or mean, last) trains the two
+  ``recurrent-w2v`` parts with that ``model.pooling`` instead of the preset's max.
 - ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
   score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
   as trained and after temperature scaling fitted on dev.
@@ -54,11 +55,11 @@ PUBLISHED = [("Naive Bayes (Socher et al. 2013)", 81.8), ("bigram NB (Socher et 
 
 
 def run_preset(task: str, preset: str, out: Path, threads: int, pretrained: str = "",
-               **train_overrides) -> dict:
+               model: dict | None = None, **train_overrides) -> dict:
     tables = {"train": {"out_dir": str(out), "progress_bar": "off", "threads": threads,
-                        **train_overrides}}
+                        **train_overrides}, "model": dict(model or {})}
     if pretrained:
-        tables["model"] = {"pretrained": pretrained}
+        tables["model"]["pretrained"] = pretrained
     cfg = RunConfig.from_dict(tables, base=get_task(task).preset(preset))
     cpu = time.process_time()
     started = time.perf_counter()
@@ -267,6 +268,8 @@ def main() -> None:
                    "(several: best dev, mean and sd, and their ensemble)")
     p.add_argument("--reuse", action="store_true", help="keep finished runs and vectors found "
                    "in --out instead of training them again")
+    p.add_argument("--pooling", default="max", help="recurrent-w2v(-mirror): the BiLSTM's "
+                   "model.pooling (the preset's: max)")
     p.add_argument("--out", default="runs/bench-classifiers")
     args = p.parse_args()
     os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
@@ -301,11 +304,13 @@ def main() -> None:
         runs = []
         for seed in (int(x) for x in args.seeds.split(",")):
             name = ("sst2-bilstm-mirror" if mirror else "sst2-bilstm-w2v") + (
-                f"-s{seed}" if mirror or seed != 0 else "")
+                "" if args.pooling == "max" else f"-{args.pooling}") + (
+                f"-s{seed}" if mirror or seed != 0 or args.pooling != "max" else "")
             r = reused(out / name) if args.reuse else None
             if r is None:
                 r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,
-                               time_limit=args.time_limit, pretrained=str(vectors), seed=seed)
+                               time_limit=args.time_limit, pretrained=str(vectors), seed=seed,
+                               model={"pooling": args.pooling})
             r["dir"] = out / name
             print(f"    seed {seed}: dev {100 * r['valid_accuracy']:.2f} test "
                   f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")
@@ -314,12 +319,12 @@ def main() -> None:
         wall = sum(r["wall"] for r in runs) + w2v["wall"]
         if len(runs) == 1:
             r = dict(runs[0], cpu=cpu, wall=wall)
-            table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on {text} (glue; "
-                          f"{r['stopped']})", r))
+            table.append((f"seqlab BiLSTM {args.pooling}-pool + seqlab word2vec on {text} "
+                          f"(glue; {r['stopped']})", r))
             continue
         best = max(runs, key=lambda r: r["valid_accuracy"])
-        table.append((f"seqlab BiLSTM max-pool + seqlab word2vec on {text} (glue; best dev of "
-                      f"seeds {args.seeds}; time and CPU of all runs)",
+        table.append((f"seqlab BiLSTM {args.pooling}-pool + seqlab word2vec on {text} (glue; "
+                      f"best dev of seeds {args.seeds}; time and CPU of all runs)",
                       dict(best, cpu=cpu, wall=wall)))
         accs = [r["test_accuracy"] for r in runs]
         print(f"    test accuracy over seeds: mean {100 * np.mean(accs):.2f}, sd "
