@@ -303,9 +303,9 @@ def main() -> None:
                   f"{w2v['cpu']:.1f} s CPU")
         runs = []
         for seed in (int(x) for x in args.seeds.split(",")):
-            name = ("sst2-bilstm-mirror" if mirror else "sst2-bilstm-w2v") + (
-                "" if args.pooling == "max" else f"-{args.pooling}") + (
-                f"-s{seed}" if mirror or seed != 0 or args.pooling != "max" else "")
+            pooling = "" if args.pooling == "max" else f"-{args.pooling}"
+            name = ("sst2-bilstm-mirror" if mirror else "sst2-bilstm-w2v") + pooling + (
+                f"-s{seed}" if mirror or seed != 0 or pooling else "")
             r = reused(out / name) if args.reuse else None
             if r is None:
                 r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,

@@ -60,23 +60,19 @@ def _pow2(n: int) -> int:
 
 
 @functools.cache
-def _host(isa: str, peers: str) -> str:
-    """The host, torch, the peers' ISA variables and the kernel target (for ``isa``)."""
-    return cbuild.host_key(lstm_loop.kernel_target())
+def _target(isa: str) -> str:
+    """The C kernel's target for ``isa`` (``$SEQLAB_CPU_ISA``), looked up once per process."""
+    return lstm_loop.kernel_target()
 
 
 def key(layer, x: Tensor, lengths: Tensor | None, train: bool) -> str:
     T, B = (x.shape[1], x.shape[0]) if layer.batch_first else (x.shape[0], x.shape[1])
-    host = _host(cbuild.requested_isa(), _peer_vars())
+    host = cbuild.host_key(_target(cbuild.requested_isa()))
     parts = [layer.mode, layer.input_size, layer.hidden_size, layer.num_layers,
              layer.num_directions, int(layer.bias), _pow2(B), _pow2(T), int(lengths is not None),
              str(x.dtype).removeprefix("torch."), "train" if train else "infer",
              torch.get_num_threads(), host]
     return "/".join(map(str, parts))
-
-
-def _peer_vars() -> str:
-    return ";".join(os.environ.get(v, "") for v in cbuild.PEER_ISA_VARS)
 
 
 def _load() -> dict:

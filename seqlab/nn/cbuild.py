@@ -23,6 +23,7 @@ The C side picks its vector width and register blocking from what the compiler t
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import json
 import logging
@@ -98,15 +99,19 @@ def kernel_folder() -> str:
 
 
 # environment variables that change what the peers' kernels run (torch, oneDNN, MKL)
-PEER_ISA_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+_PEER_ISA_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 
 
 def host_key(extra: str = "") -> str:
     """A short hash of the CPU, the torch version, the peers' ISA variables and ``extra``: a
     measured choice is reused only where all of them are the same."""
+    return _host_key(extra, ";".join(f"{v}={os.environ.get(v, '')}" for v in _PEER_ISA_VARS))
+
+
+@functools.cache
+def _host_key(extra: str, peers: str) -> str:
     import torch  # only for its version; the build code itself does not need torch
 
-    peers = ";".join(f"{v}={os.environ.get(v, '')}" for v in PEER_ISA_VARS)
     text = cpu_description() + torch.__version__ + peers + extra
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

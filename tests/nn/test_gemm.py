@@ -82,3 +82,16 @@ def test_the_real_measurement_times_both_and_both_paths_agree(tuner):
     torch.testing.assert_close(gemm._onednn(x, W, b), F.linear(x, W, b))
     Wt = torch.randn(32, 48).t()  # a transposed weight (the backward's d x = dY @ W)
     torch.testing.assert_close(gemm._onednn(x, Wt, None), x @ Wt.t())
+
+
+def test_a_product_onednn_refuses_takes_blas_and_is_not_measured_again(tuner, monkeypatch):
+    calls = []
+
+    def refuse(x, W, bias):
+        calls.append(1)
+        raise RuntimeError("unsupported")
+
+    monkeypatch.setattr(gemm, "_measure", refuse)
+    x, W, b = operands()
+    torch.testing.assert_close(gemm.dense(x, W, b), F.linear(x, W, b))
+    assert gemm.gemm_choice(x, W, b) == "blas" and calls == [1]
