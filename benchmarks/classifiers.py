@@ -16,7 +16,9 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   Multi30k train, EWT and CoNLL train, the GLUE phrases; no dev/test split of any benchmark),
   lowercased; one run per ``--seeds`` seed, the row reported is the best by dev accuracy (every
   seed's dev and test are printed). ``--pooling attention`` (or mean, last) trains the two
-  ``recurrent-w2v`` parts with that ``model.pooling`` instead of the preset's max.
+  ``recurrent-w2v`` parts with that ``model.pooling`` instead of the preset's max; ``--ema D``
+  with ``train.ema = D`` (validation, the best checkpoint and the test figure use the
+  exponential moving average of the weights).
 - ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
   score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
   as trained and after temperature scaling fitted on dev.
@@ -270,6 +272,8 @@ def main() -> None:
                    "in --out instead of training them again")
     p.add_argument("--pooling", default="max", help="recurrent-w2v(-mirror): the BiLSTM's "
                    "model.pooling (the preset's: max)")
+    p.add_argument("--ema", type=float, default=0.0, help="recurrent-w2v(-mirror): train.ema, "
+                   "the decay of the weight average the model is scored with (0: off)")
     p.add_argument("--out", default="runs/bench-classifiers")
     args = p.parse_args()
     os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
@@ -304,13 +308,14 @@ def main() -> None:
         runs = []
         for seed in (int(x) for x in args.seeds.split(",")):
             pooling = "" if args.pooling == "max" else f"-{args.pooling}"
+            pooling += f"-ema{str(args.ema)[2:]}" if args.ema else ""
             name = ("sst2-bilstm-mirror" if mirror else "sst2-bilstm-w2v") + pooling + (
                 f"-s{seed}" if mirror or seed != 0 or pooling else "")
             r = reused(out / name) if args.reuse else None
             if r is None:
                 r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,
                                time_limit=args.time_limit, pretrained=str(vectors), seed=seed,
-                               model={"pooling": args.pooling})
+                               model={"pooling": args.pooling}, ema=args.ema)
             r["dir"] = out / name
             print(f"    seed {seed}: dev {100 * r['valid_accuracy']:.2f} test "
                   f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")

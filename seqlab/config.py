@@ -65,7 +65,9 @@ class TrainConfig:
         "without improvement before a plateau decay", "min_lr": "floor of cosine/plateau",
         "epochs": "passes over the training data", "max_steps": "stop after this many "
         "optimizer steps (0: no limit)", "time_limit": "stop after this many seconds (0: none)",
-        "clip": "gradient-norm clip (0: none)", "loss_reduction": "sequence: loss summed over "
+        "clip": "gradient-norm clip (0: none)", "ema": "decay of an exponential moving average "
+        "of the weights (e.g. 0.999) that validation, best.safetensors and the final model use "
+        "(0: off)", "loss_reduction": "sequence: loss summed over "
         "time, averaged over sequences; token: averaged over every item",
         "patience": "early stop after this many evaluations without improvement (0: never)",
         "metric": "validation figure that picks the best checkpoint and early-stops ('': the "
@@ -103,6 +105,7 @@ class TrainConfig:
     max_steps: int = 0
     time_limit: float = 0.0
     clip: float = 5.0
+    ema: float = 0.0
     loss_reduction: str = "sequence"
     patience: int = 0
     metric: str = ""
@@ -128,6 +131,7 @@ class TrainConfig:
         check(self.time_limit >= 0, "train.time_limit", ">= 0 seconds (0 = none)",
               self.time_limit)
         check(self.clip >= 0, "train.clip", ">= 0 (0 = no clipping)", self.clip)
+        check(0 <= self.ema < 1, "train.ema", "in [0, 1) (0 = no weight average)", self.ema)
         for name in ("max_steps", "patience", "decay_start", "plateau_patience", "threads",
                      "checkpoint_every", "eval_every"):
             check(getattr(self, name) >= 0, f"train.{name}", ">= 0", getattr(self, name))

@@ -4,7 +4,7 @@ final figures. Used by ``seqlab train <task>``, ``seqlab demo`` and the benchmar
 Output directory (``train.out_dir``), written by rank 0 only::
 
     last.safetensors   checkpoint at every evaluation and checkpoint_every steps (resume point)
-    best.safetensors   the weights with the best validation figure so far
+    best.safetensors   the weights with the best validation figure so far (train.ema: averaged)
     metrics.jsonl      one JSON record per log line and evaluation
     curve.png          train/valid figure per evaluation
     config.toml        the run's full config
@@ -18,6 +18,7 @@ the batch still divides).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -43,6 +44,7 @@ from seqlab.io import (
     text_policy,
 )
 from seqlab.tasks.registry import get_task
+from seqlab.train.averaging import WeightAverage
 from seqlab.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
 from seqlab.train.distributed import setup, teardown
 from seqlab.train.loop import Progress, evaluate, fit
@@ -149,6 +151,7 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
     model = task.model_class().from_config(cfg.model, data.assets)
     optimizer = build_optimizer(model, cfg.train)
     schedule = LRSchedule(optimizer, cfg.train, len(train_batches))
+    average = WeightAverage(model, cfg.train.ema) if cfg.train.ema else None
     if dist.rank:  # other processes draw their own dropout masks; rank 0 keeps the seed's
         seed_everything(cfg.train.seed + 1_000_003 * dist.rank)
     progress, carry = Progress(), None
@@ -158,6 +161,8 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
         ckpt.load_weights(model)
         ckpt.load_optimizer(optimizer)
         schedule.load_state_dict(ckpt.schedule)
+        if average is not None:
+            average.load_tensors(ckpt.tensors, str(last))
         progress = Progress.from_dict(ckpt.progress)
         if progress.stopped.startswith("reached "):  # max_steps / time_limit: may go on
             progress.stopped = ""
@@ -191,9 +196,11 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
                       assets={**model.assets(), **run_assets},
                       optimizer=optimizer, schedule=schedule.state_dict(),
                       progress=progress.to_dict(), rng=rngs, world_size=dist.world)
-        if is_best:
-            save_checkpoint(best, **common)
-        save_checkpoint(last, **common, carry=state)
+        if is_best:  # with train.ema the best checkpoint holds the averaged weights
+            with average.applied() if average is not None else contextlib.nullcontext():
+                save_checkpoint(best, **common)
+        save_checkpoint(last, **common, carry=state,
+                        extra=average.tensors() if average is not None else None)
         if progress.history:
             plot_curve(progress.history, out / "curve.png", unit=unit)
 
@@ -201,7 +208,7 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
     progress = fit(model, train_batches, valid_batches, cfg.train, optimizer=optimizer,
                    schedule=schedule, progress=progress, carry=carry, save=save, log=log,
                    metrics_path=metrics, max_eval_batches=1 if dry_run else None, dist=dist,
-                   grad_hook=grad_hook)
+                   grad_hook=grad_hook, average=average)
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {"stopped": progress.stopped or "finished", "steps": progress.step,
                               "epochs": len({h["epoch"] for h in progress.history}),
@@ -211,6 +218,8 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
     result["history"] = progress.history
     if best.exists():
         load_checkpoint(best).load_weights(model)
+    elif average is not None:  # no evaluation was reached: the average is the model
+        average.load_into_model()
     for split in ("valid", "test"):
         if split in getattr(data, "splits", {}):
             ev = evaluate(model, data.batches(split, "final"), cfg.train.device,

@@ -5,7 +5,8 @@ Layout of ``<name>.safetensors``:
 - tensors ``model/<param>`` (weights; tied weights are stored once), ``optim/<param index>/<key>``
   (optimizer state), ``carry/<i>`` (the state carried between batches when saved mid-epoch;
   under multi-process training the whole batch's, gathered from every process), ``rng/torch``,
-  ``rng/numpy`` (and ``rng/<rank>/torch``, ``rng/<rank>/numpy`` for the other processes);
+  ``rng/numpy`` (and ``rng/<rank>/torch``, ``rng/<rank>/numpy`` for the other processes),
+  ``average/<param>`` (the weight average of ``train.ema``, in ``last`` files);
 - metadata ``{"seqlab": JSON}`` with the format, seqlab version, the registered **task** name,
   the run config (its TOML tables), the model's **assets** (vocabularies, tokenizers, label sets,
   scalers: whatever ``model.assets()`` returns), optimizer param groups, schedule state,
@@ -129,7 +130,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, task: st
                     optimizer: torch.optim.Optimizer | None = None,
                     schedule: dict | None = None, progress: dict | None = None,
                     carry: Any = None, rng: list[tuple[dict, dict]] | None = None,
-                    world_size: int = 1) -> Path:
+                    world_size: int = 1, extra: dict[str, torch.Tensor] | None = None) -> Path:
     """Write a checkpoint atomically and return its path.
 
     Args:
@@ -141,6 +142,8 @@ def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, task: st
         rng: per-process RNG states ``[rng_state() of rank 0, of rank 1, ...]`` (default: this
             process's).
         world_size: the number of training processes.
+        extra: more named tensors of the resume point (e.g. ``average/<param>``, the weight
+            average of :mod:`seqlab.train.averaging`).
     """
     from seqlab import __version__
 
@@ -154,6 +157,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: torch.nn.Module, task: st
         tensors.update(optim_tensors)
     carry_tensors, meta["carry"] = _carry_tensors(carry)
     tensors.update(carry_tensors)
+    tensors.update(extra or {})
     states = rng or [rng_state()]
     for rank, (rng_tensors, rng_meta) in enumerate(states):
         prefix = "rng" if rank == 0 else f"rng/{rank}"

@@ -35,6 +35,7 @@ import torch
 
 from seqlab.config import TrainConfig
 from seqlab.errors import SeqlabError
+from seqlab.train.averaging import WeightAverage
 from seqlab.train.distributed import SINGLE, Dist
 from seqlab.train.metrics import metric_direction
 from seqlab.train.optim import LRSchedule
@@ -217,7 +218,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         save: Callable[[Progress, Any, bool], None] | None = None,
         log: Callable[[str], None] = print, metrics_path: str | Path | None = None,
         max_eval_batches: int | None = None, dist: Dist = SINGLE,
-        grad_hook: Callable[[int, torch.nn.Module], Any] | None = None) -> Progress:
+        grad_hook: Callable[[int, torch.nn.Module], Any] | None = None,
+        average: WeightAverage | None = None) -> Progress:
     """Train ``model`` until ``cfg.epochs``, ``cfg.max_steps``, ``cfg.time_limit`` or early stop.
 
     On CPU, denormals are flushed to zero while it runs (``cfg.flush_denormal``, see
@@ -239,6 +241,9 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         dist: the process group (default: one process).
         grad_hook: called as ``grad_hook(step, model)`` after every backward, on unscaled
             gradients, before clipping (e.g. :class:`seqlab.diagnostics.GradientMonitor`).
+        average: a weight average (``train.ema``) updated after every step; validation (and
+            the ``save`` of a best checkpoint, which the caller does inside
+            ``average.applied()``) sees the averaged weights.
 
     Returns:
         The final :class:`Progress` (``history`` holds one record per evaluation).
@@ -275,7 +280,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         if dist.world > 1:
             train_totals = dist.sum_totals(train_totals)
         train_figures = model.metrics(train_totals) if train_totals.get("count") else {}
-        valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp, dist)
+        with average.applied() if average is not None else contextlib.nullcontext():
+            valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp, dist)
         if metric not in valid.metrics:
             raise SeqlabError(f"train.metric={metric!r} is not a figure of this model; it "
                               f"reports {sorted(valid.metrics)}")
@@ -357,6 +363,8 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
             scaler.step(optimizer)
             scaler.update()
             progress.batch, progress.step = i + 1, progress.step + 1
+            if average is not None:
+                average.update(progress.step)
             schedule.after_step(progress.step)
             value = out.loss.item()
             if not math.isfinite(value) and cfg.amp != "fp16":  # fp16: the scaler skips steps

@@ -10,7 +10,8 @@ import pytest
 
 @pytest.mark.parametrize("module", ["seqlab.config", "seqlab.models.base",
                                     "seqlab.models.language_model", "seqlab.nn.factory",
-                                    "seqlab.tasks", "seqlab.tasks.registry"])
+                                    "seqlab.tasks", "seqlab.tasks.registry",
+                                    "seqlab.train.averaging"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
