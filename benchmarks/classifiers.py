@@ -18,7 +18,10 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   seed's dev and test are printed). ``--pooling attention`` (or mean, last) trains the two
   ``recurrent-w2v`` parts with that ``model.pooling`` instead of the preset's max; ``--ema D``
   with ``train.ema = D`` (validation, the best checkpoint and the test figure use the
-  exponential moving average of the weights).
+  exponential moving average of the weights); ``--distil A,T`` then trains one more model of
+  the same shape (seed ``--student-seed``) distilled from the seeds' ensemble
+  (``model.teachers`` = their best checkpoints, ``distill_weight`` A, ``distill_temperature``
+  T; Hinton et al. 2015): a single model, reported as such.
 - ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
   score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
   as trained and after temperature scaling fitted on dev.
@@ -274,6 +277,9 @@ def main() -> None:
                    "model.pooling (the preset's: max)")
     p.add_argument("--ema", type=float, default=0.0, help="recurrent-w2v(-mirror): train.ema, "
                    "the decay of the weight average the model is scored with (0: off)")
+    p.add_argument("--distil", default="", help="A,T: also distil one model from the seeds' "
+                   "ensemble with distill_weight A and distill_temperature T")
+    p.add_argument("--student-seed", type=int, default=0, help="--distil: the student's seed")
     p.add_argument("--out", default="runs/bench-classifiers")
     args = p.parse_args()
     os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
@@ -339,6 +345,22 @@ def main() -> None:
               f"{100 * ens['valid_accuracy']:.2f} test {100 * ens['test_accuracy']:.2f}")
         table.append((f"seqlab ensemble of {len(runs)} such BiLSTMs (seeds {args.seeds}; mean of "
                       f"their probabilities; {text})", dict(ens, cpu=cpu, wall=wall)))
+        if args.distil:
+            a, temperature = (float(x) for x in args.distil.split(","))
+            name = f"{runs[0]['dir'].name.rsplit('-s', 1)[0]}-kd-a{a:g}-T{temperature:g}"
+            name += f"-s{args.student_seed}"
+            r = reused(out / name) if args.reuse else None
+            if r is None:
+                teachers = ",".join(str(r["dir"] / "best.safetensors") for r in runs)
+                r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,
+                               time_limit=args.time_limit, pretrained=str(vectors),
+                               seed=args.student_seed, ema=args.ema,
+                               model={"pooling": args.pooling, "teachers": teachers,
+                                      "distill_weight": a, "distill_temperature": temperature})
+            print(f"    distilled from the {len(runs)}: dev {100 * r['valid_accuracy']:.2f} test "
+                  f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")
+            table.append((f"seqlab BiLSTM {args.pooling}-pool distilled from that ensemble (one "
+                          f"model, seed {args.student_seed}, a {a:g}, T {temperature:g})", r))
     if table:
         print("\n| model | test accuracy | wall s | CPU s |\n|---|---|---|---|")
         for name, r in table:

@@ -18,6 +18,10 @@ Equations, for a text of ``n`` real tokens ``x_1..x_n`` padded to ``T`` (``m_t =
     single-label:  p(c | x) = softmax(s)_c;   loss = sum_i w_{y_i} (-log p(y_i | x_i))
     multi-label:   p(c | x) = sigmoid(s_c);   loss = sum_i sum_c w_c BCE(sigmoid(s_ic), y_ic)
 
+With ``teachers`` (classifier checkpoints) the training loss also pulls p(. | x) towards their
+mean probability (knowledge distillation, :mod:`seqlab.models.distillation`); validation keeps
+the loss above.
+
 ``w`` are the class weights (1 by default; ``"balanced"``: w_c = N / (C N_c), scikit-learn's
 rule, from the training label counts). The loss is a sum over the batch's texts; the engine
 divides it by their number. Pooling only ever reads real steps, so a text gives the same
@@ -149,6 +153,15 @@ class ClassifierHead(TaskModel):
             self.train(was)
 
     def loss(self, batch: Mapping[str, Tensor], state: Any = None) -> LossOutput:
+        """The training loss; with ``model.teachers`` it mixes in their soft targets
+        (:mod:`seqlab.models.distillation`)."""
+        return self._loss(batch, distill=True)
+
+    def evaluate_batch(self, batch: Mapping[str, Tensor], state: Any = None) -> LossOutput:
+        """The hard-label loss and sums, whatever the training loss was."""
+        return self._loss(batch, distill=False)
+
+    def _loss(self, batch: Mapping[str, Tensor], distill: bool) -> LossOutput:
         scores, _ = self(batch["tokens"], batch["lengths"])
         labels = batch["labels"]
         n = scores.shape[0]
@@ -161,6 +174,16 @@ class ClassifierHead(TaskModel):
             loss = nn.functional.cross_entropy(scores, labels, reduction="none")
             loss = (loss * self.class_weight.to(scores.dtype)[labels]).sum()
             sums = confusion_sums(labels, scores.argmax(dim=-1), self.n_classes)
+        spec = getattr(getattr(self, "config", None), "teachers", "")
+        if distill and spec:
+            from seqlab.models.distillation import Teachers, soft_loss, teacher_paths
+
+            if getattr(self, "_teachers", None) is None:  # read once, never a submodule
+                self._teachers = Teachers(teacher_paths(spec), self._assets).to(scores.device)
+            a, T = self.config.distill_weight, self.config.distill_temperature
+            q = self._teachers.probabilities(batch["tokens"], batch["lengths"], T,
+                                             self.multi_label)
+            loss = (1 - a) * loss + a * soft_loss(scores, q, T, self.multi_label)
         return LossOutput(loss, n, n, None, sums)
 
     def metrics(self, totals: Mapping[str, float]) -> dict[str, float]:
@@ -262,7 +285,11 @@ class ClassifierConfig:
         "layers", "mlp_layers": "hidden layers of the head (0: linear)",
         "class_weights": "'' (none), balanced (N / (C N_c)) or LABEL:W,LABEL:W",
         "pretrained": "word vectors file (word2vec .txt/.vec/.bin or seqlab KeyedVectors)",
-        "freeze_embeddings": "keep the embedding fixed", "backend": "recurrent backend"}
+        "freeze_embeddings": "keep the embedding fixed", "backend": "recurrent backend",
+        "teachers": "classifier checkpoints (comma-separated) to distil from: their mean "
+        "probability is a soft target (Hinton et al. 2015)", "distill_weight": "weight a of "
+        "the soft target in the loss (1 - a: the labels')", "distill_temperature": "softmax "
+        "temperature T of teachers and student in the soft term"}
     CHOICES: ClassVar[dict[str, tuple]] = {"cell": tuple(RECURRENT_CELLS), "pooling": POOLINGS}
     RESUMABLE: ClassVar[tuple[str, ...]] = ("backend",)
 
@@ -280,6 +307,9 @@ class ClassifierConfig:
     pretrained: str = ""
     freeze_embeddings: bool = False
     backend: str = "auto"
+    teachers: str = ""
+    distill_weight: float = 0.5
+    distill_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         check_cell(self.cell, self.bidirectional, name="model.cell")
@@ -290,6 +320,10 @@ class ClassifierConfig:
         check(self.mlp_layers >= 0, "model.mlp_layers", ">= 0", self.mlp_layers)
         check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
         check(self.pooling in POOLINGS, "model.pooling", f"one of {POOLINGS}", self.pooling)
+        check(0.0 <= self.distill_weight <= 1.0, "model.distill_weight", "in [0, 1]",
+              self.distill_weight)
+        check(self.distill_temperature > 0, "model.distill_temperature", "> 0",
+              self.distill_temperature)
 
 
 def mlp_head(width: int, hidden: int, layers: int, classes: int, dropout: float) -> nn.Module:
