@@ -51,7 +51,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seqlab.config import RunConfig  # noqa: E402
+from seqlab.config import RunConfig, TrainConfig  # noqa: E402
 from seqlab.tasks import get_task, train  # noqa: E402
 
 PUBLISHED = [("Naive Bayes (Socher et al. 2013)", 81.8), ("bigram NB (Socher et al. 2013)", 83.1),
@@ -135,6 +135,48 @@ def train_word_vectors(path: Path, threads: int, mirror: bool = False) -> dict:
         texts, _, _ = read_labelled(dataset_path("sst2", split), fmt, col, "label")
         sentences += [[GLUE_BRACKETS.get(w, w) for w in t.split()] for t in texts]
     return skipgram_vectors(sentences, path, 200, 1, threads)
+
+
+def pretrain_bilm(path: Path, vectors: Path, pooling: str, epochs: int, threads: int,
+                  seed: int = 0) -> dict:
+    """biLM pretraining (seqlab.models.encoder_pretraining) of the sst2-bilstm classifier's
+    embedding (from ``vectors``) and encoder on Kim's 6,920 train sentences (95% trained on,
+    5% held out for the LM's own validation; no dev/test text), saved as a classifier
+    checkpoint at ``path`` for ``model.init_from``."""
+    from seqlab.data.labelled import read_labelled
+    from seqlab.data.sources import dataset_path
+    from seqlab.models.classifier import RecurrentClassifier
+    from seqlab.models.classifier_task import Examples, TextEncoder, example_batches
+    from seqlab.models.encoder_pretraining import BiLMPretraining
+    from seqlab.train.checkpoint import save_checkpoint
+    from seqlab.train.loop import fit
+    from seqlab.train.optim import LRSchedule, build_optimizer
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    cfg = RunConfig.from_dict({"model": {"pooling": pooling, "pretrained": str(vectors)}},
+                              base=get_task("classifier").preset("sst2-bilstm"))
+    data = get_task("classifier").build_data(cfg)
+    clf = RecurrentClassifier.from_config(cfg.model, data.assets)
+    texts, _, _ = read_labelled(dataset_path("sst2", "train"), "stsa", "text", "label")
+    ids = TextEncoder(data.assets).encode(texts)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    cut = len(ids) // 20
+    part = {"valid": [ids[i] for i in order[:cut]], "train": [ids[i] for i in order[cut:]]}
+    batches = {k: example_batches(Examples(v, [0] * len(v)), 32, 2, False, train=k == "train",
+                                  seed=seed) for k, v in part.items()}
+    lm = BiLMPretraining(clf)
+    tcfg = TrainConfig(optimizer="adam", lr=0.002, schedule="constant", epochs=epochs, clip=5.0,
+                       loss_reduction="token", log_every=100, progress_bar="off", seed=seed)
+    opt = build_optimizer(lm, tcfg)
+    cpu, started = time.process_time(), time.perf_counter()
+    progress = fit(lm, batches["train"], batches["valid"], tcfg, optimizer=opt,
+                   schedule=LRSchedule(opt, tcfg, len(batches["train"])),
+                   log=lambda line: print("   ", line, flush=True))
+    save_checkpoint(path, model=clf, task="classifier", config=cfg.to_dict(),
+                    assets=clf.assets())
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+            "valid_ppl": [h["valid_ppl"] for h in progress.history]}
 
 
 def _ece_brier(model, batches) -> tuple[float, float, float]:

@@ -289,7 +289,9 @@ class ClassifierConfig:
         "teachers": "classifier checkpoints (comma-separated) to distil from: their mean "
         "probability is a soft target (Hinton et al. 2015)", "distill_weight": "weight a of "
         "the soft target in the loss (1 - a: the labels')", "distill_temperature": "softmax "
-        "temperature T of teachers and student in the soft term"}
+        "temperature T of teachers and student in the soft term", "init_from": "classifier "
+        "checkpoint whose embedding and encoder start this run (e.g. biLM-pretrained, "
+        "seqlab.models.encoder_pretraining)"}
     CHOICES: ClassVar[dict[str, tuple]] = {"cell": tuple(RECURRENT_CELLS), "pooling": POOLINGS}
     RESUMABLE: ClassVar[tuple[str, ...]] = ("backend",)
 
@@ -310,6 +312,7 @@ class ClassifierConfig:
     teachers: str = ""
     distill_weight: float = 0.5
     distill_temperature: float = 1.0
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         check_cell(self.cell, self.bidirectional, name="model.cell")
@@ -376,8 +379,10 @@ class RecurrentClassifier(ClassifierHead):
     def from_config(cls, config: ClassifierConfig, assets: Mapping[str, Any],
                     vectors: Any = None) -> RecurrentClassifier:
         """The model for ``config``; pretrained vectors (``vectors`` or ``config.pretrained``)
-        fill the embedding rows of the words they know, unless the assets say a checkpoint's
-        weights will be loaded over them (``pretrained_found`` is set)."""
+        fill the embedding rows of the words they know, then ``config.init_from`` (a
+        classifier checkpoint) overwrites embedding and encoder, unless the assets say a
+        checkpoint's weights will be loaded over them (``pretrained_found`` /
+        ``initialised_from`` set)."""
         model = cls(config, assets)
         source = vectors if vectors is not None else config.pretrained
         if source is not None and source != "" and "pretrained_found" not in assets:
@@ -388,6 +393,11 @@ class RecurrentClassifier(ClassifierHead):
             found = copy_pretrained(model.embedding, assets["vocab"]["tokens"],
                                     load_pretrained(source))
             model._assets["pretrained_found"] = found
+        if config.init_from and "initialised_from" not in assets:
+            from seqlab.models.encoder_pretraining import copy_encoder
+
+            copy_encoder(model, config.init_from)
+            model._assets["initialised_from"] = config.init_from
         return model
 
     def pool(self, h: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
