@@ -22,6 +22,10 @@ on Kim's 6,920 sentences or the GLUE phrase train set, as each row says):
   the same shape (seed ``--student-seed``) distilled from the seeds' ensemble
   (``model.teachers`` = their best checkpoints, ``distill_weight`` A, ``distill_temperature``
   T; Hinton et al. 2015): a single model, reported as such.
+- ``recurrent-bilm``: the ``recurrent-w2v`` model (``--pooling``) whose embedding and
+  encoder first learn a bidirectional language model (``seqlab.models.encoder_pretraining``,
+  ``--bilm-epochs``) on Kim's train sentences (95%; 5% held out for the LM's own validation),
+  then start the classifier through ``model.init_from``; one run per ``--seeds`` seed.
 - ``calibration``: expected calibration error (15 equal-width confidence bins) and Brier
   score of ``predict_proba`` on test, for the checkpoints the other parts left in ``--out``,
   as trained and after temperature scaling fitted on dev.
@@ -322,6 +326,8 @@ def main() -> None:
     p.add_argument("--distil", default="", help="A,T: also distil one model from the seeds' "
                    "ensemble with distill_weight A and distill_temperature T")
     p.add_argument("--student-seed", type=int, default=0, help="--distil: the student's seed")
+    p.add_argument("--bilm-epochs", type=int, default=6, help="recurrent-bilm: epochs of the "
+                   "encoder's biLM pretraining")
     p.add_argument("--out", default="runs/bench-classifiers")
     args = p.parse_args()
     os.environ.setdefault("SEQLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared"
@@ -403,6 +409,29 @@ def main() -> None:
                   f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")
             table.append((f"seqlab BiLSTM {args.pooling}-pool distilled from that ensemble (one "
                           f"model, seed {args.student_seed}, a {a:g}, T {temperature:g})", r))
+    if "recurrent-bilm" in parts:
+        vectors = out / "sst2-w2v.txt"
+        if not vectors.exists():
+            train_word_vectors(vectors, args.threads)
+        encoder = out / f"bilm-{args.pooling}-e{args.bilm_epochs}.safetensors"
+        lm = {"wall": 0.0, "cpu": 0.0}
+        if not (args.reuse and encoder.exists()):
+            lm = pretrain_bilm(encoder, vectors, args.pooling, args.bilm_epochs, args.threads)
+            print(f"    biLM on Kim's train sentences, {args.bilm_epochs} epochs: valid ppl "
+                  f"{' '.join(f'{p:.0f}' for p in lm['valid_ppl'])} ({lm['cpu']:.0f} s CPU)")
+        for seed in (int(x) for x in args.seeds.split(",")):
+            name = f"sst2-bilstm-w2v-bilm{args.bilm_epochs}-{args.pooling}-s{seed}"
+            r = reused(out / name) if args.reuse else None
+            if r is None:
+                r = run_preset("classifier", "sst2-bilstm", out / name, args.threads,
+                               time_limit=args.time_limit, pretrained=str(vectors), seed=seed,
+                               ema=args.ema, model={"pooling": args.pooling,
+                                                    "init_from": str(encoder)})
+            print(f"    seed {seed}: dev {100 * r['valid_accuracy']:.2f} test "
+                  f"{100 * r['test_accuracy']:.2f} ({r['stopped']}, {r['cpu']:.0f} s CPU)")
+            table.append((f"seqlab BiLSTM {args.pooling}-pool, word2vec + biLM-pretrained "
+                          f"encoder (seed {seed})", dict(r, cpu=r["cpu"] + lm["cpu"],
+                                                          wall=r["wall"] + lm["wall"])))
     if table:
         print("\n| model | test accuracy | wall s | CPU s |\n|---|---|---|---|")
         for name, r in table:
