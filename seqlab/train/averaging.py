@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 import torch
 
-from seqlab.errors import CheckpointError
+from seqlab.errors import CheckpointError, ConfigError
 
 PREFIX = "average/"
 
@@ -44,7 +44,7 @@ class WeightAverage:
 
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
-            raise ValueError(f"decay must be in (0, 1), got {decay}")
+            raise ConfigError(f"train.ema: the decay must be in (0, 1), got {decay}")
         self.decay = decay
         self.params = {name: p for name, p in model.named_parameters() if p.requires_grad}
         self.shadow = {name: p.detach().clone() for name, p in self.params.items()}
