@@ -18,7 +18,6 @@ the batch still divides).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -44,7 +43,7 @@ from seqlab.io import (
     text_policy,
 )
 from seqlab.tasks.registry import get_task
-from seqlab.train.averaging import WeightAverage
+from seqlab.train.averaging import WeightAverage, averaged
 from seqlab.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
 from seqlab.train.distributed import setup, teardown
 from seqlab.train.loop import Progress, evaluate, fit
@@ -197,7 +196,7 @@ def _train(cfg: RunConfig, dist, *, resume: bool, dry_run: bool, overwrite: bool
                       optimizer=optimizer, schedule=schedule.state_dict(),
                       progress=progress.to_dict(), rng=rngs, world_size=dist.world)
         if is_best:  # with train.ema the best checkpoint holds the averaged weights
-            with average.applied() if average is not None else contextlib.nullcontext():
+            with averaged(average):
                 save_checkpoint(best, **common)
         save_checkpoint(last, **common, carry=state,
                         extra=average.tensors() if average is not None else None)

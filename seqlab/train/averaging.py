@@ -39,6 +39,11 @@ from seqlab.errors import CheckpointError, ConfigError
 PREFIX = "average/"
 
 
+def averaged(average: WeightAverage | None):
+    """``average.applied()``, or a block that changes nothing when there is no average."""
+    return average.applied() if average is not None else contextlib.nullcontext()
+
+
 class WeightAverage:
     """A shadow copy of ``model``'s trainable parameters, averaged after every step."""
 
@@ -64,21 +69,21 @@ class WeightAverage:
     def applied(self) -> Iterator[None]:
         """Inside the block the model holds the averaged weights; after it, its own again."""
         saved = {name: p.detach().clone() for name, p in self.params.items()}
-        with torch.no_grad():
-            for name, p in self.params.items():
-                p.copy_(self.shadow[name])
+        self._copy_into_params(self.shadow)
         try:
             yield
         finally:
-            with torch.no_grad():
-                for name, p in self.params.items():
-                    p.copy_(saved[name])
+            self._copy_into_params(saved)
 
     @torch.no_grad()
     def load_into_model(self) -> None:
         """Give the model the averaged weights for good (training is over)."""
+        self._copy_into_params(self.shadow)
+
+    @torch.no_grad()
+    def _copy_into_params(self, values: dict[str, torch.Tensor]) -> None:
         for name, p in self.params.items():
-            p.copy_(self.shadow[name])
+            p.copy_(values[name])
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The shadow as checkpoint tensors ``average/<name>``."""

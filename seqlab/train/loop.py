@@ -35,7 +35,7 @@ import torch
 
 from seqlab.config import TrainConfig
 from seqlab.errors import SeqlabError
-from seqlab.train.averaging import WeightAverage
+from seqlab.train.averaging import WeightAverage, averaged
 from seqlab.train.distributed import SINGLE, Dist
 from seqlab.train.metrics import metric_direction
 from seqlab.train.optim import LRSchedule
@@ -280,7 +280,7 @@ def fit(model: torch.nn.Module, train_data: Iterable, valid_data: Iterable, cfg:
         if dist.world > 1:
             train_totals = dist.sum_totals(train_totals)
         train_figures = model.metrics(train_totals) if train_totals.get("count") else {}
-        with average.applied() if average is not None else contextlib.nullcontext():
+        with averaged(average):
             valid = evaluate(model, valid_data, device, max_eval_batches, cfg.amp, dist)
         if metric not in valid.metrics:
             raise SeqlabError(f"train.metric={metric!r} is not a figure of this model; it "

@@ -112,6 +112,11 @@ def longrange_tiny(tmp_path: Path) -> dict:
                       "lr": 0.01, "epochs": 1}}
 
 
+def cli_flags(tables: dict) -> list[str]:
+    """Config tables -> ``--section.key value`` command-line flags."""
+    return [f for s, v in tables.items() for k, x in v.items() for f in (f"--{s}.{k}", str(x))]
+
+
 TINY = {"lm": lm_tiny, "forecaster": forecaster_tiny, "tagger": tagger_tiny,
         "classifier": classifier_tiny, "fasttext": fasttext_tiny, "seq2seq": seq2seq_tiny,
         "longrange": longrange_tiny}

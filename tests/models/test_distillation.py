@@ -12,7 +12,7 @@ from seqlab.errors import ConfigError
 from seqlab.models.classifier import ClassifierConfig, RecurrentClassifier
 from seqlab.tasks import get_task
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
-from tests.models.contract import classifier_tiny
+from tests.models.contract import classifier_tiny, cli_flags
 
 ASSETS = {"vocab_size": 30, "labels": ["a", "b", "c"]}
 SHAPE = dict(embedding_dim=6, hidden_size=5, dropout=0.0, pooling="max")
@@ -87,17 +87,14 @@ def test_bad_teachers_are_named(tmp_path):
         ClassifierConfig(distill_weight=1.5)
 
 
-def _flags(tables):
-    return [f for s, v in tables.items() for k, x in v.items() for f in (f"--{s}.{k}", str(x))]
-
 
 def test_a_distilled_run_predicts_without_its_teacher(tmp_path, capsys):
     tables = classifier_tiny(tmp_path)
     teacher = tmp_path / "teacher"
-    assert main(["train", "classifier", *_flags(tables), "--out-dir", str(teacher)]) == 0
+    assert main(["train", "classifier", *cli_flags(tables), "--out-dir", str(teacher)]) == 0
     tables["model"]["teachers"] = str(teacher / "best.safetensors")
     student = tmp_path / "student"
-    assert main(["train", "classifier", *_flags(tables), "--out-dir", str(student)]) == 0
+    assert main(["train", "classifier", *cli_flags(tables), "--out-dir", str(student)]) == 0
     ckpt = load_checkpoint(student / "best.safetensors")
     assert all(k.startswith(("model/", "optim/", "rng/")) for k in ckpt.tensors)
     (teacher / "best.safetensors").unlink()

@@ -13,18 +13,14 @@ from seqlab.config import RunConfig
 from seqlab.errors import DataError
 from seqlab.models.seq2seq_task import build_data, read_parallel
 from seqlab.tasks import get_task
-from tests.models.contract import TINY, seq2seq_tiny
-
-
-def _flags(tables):
-    return [f for s, v in tables.items() for k, x in v.items() for f in (f"--{s}.{k}", str(x))]
+from tests.models.contract import TINY, cli_flags, seq2seq_tiny
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("s2s")
     tables = seq2seq_tiny(tmp)
-    assert main(["train", "seq2seq", *_flags(tables), "--max-steps", "3"]) == 0
+    assert main(["train", "seq2seq", *cli_flags(tables), "--max-steps", "3"]) == 0
     return tmp, tmp / "run" / "last.safetensors"
 
 
@@ -133,7 +129,7 @@ def test_translate_bad_options(trained, capsys, extra, match):
 
 def test_translate_refuses_another_tasks_checkpoint(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
-    assert main(["train", "lm", *_flags(TINY["lm"](tmp_path)), "--dry-run"]) == 0
+    assert main(["train", "lm", *cli_flags(TINY["lm"](tmp_path)), "--dry-run"]) == 0
     capsys.readouterr()
     ckpt = tmp_path / "run" / "dry-run" / "last.safetensors"
     assert main(["translate", str(ckpt)]) == 1
@@ -163,7 +159,7 @@ def test_resume_continues_exactly(tmp_path):
 
     tables = seq2seq_tiny(tmp_path)
     tables["model"]["teacher_forcing"] = 0.7  # the sampling RNG must be restored too
-    flags = _flags(tables)
+    flags = cli_flags(tables)
     straight = tmp_path / "straight"
     assert main(["train", "seq2seq", *flags, "--out-dir", str(straight), "--max-steps", "6"]) == 0
     split = tmp_path / "split"
@@ -177,7 +173,7 @@ def test_resume_continues_exactly(tmp_path):
 def test_training_lines_show_no_figures_a_batch_cannot_give(tmp_path, capsys):
     # BLEU needs decoding, done at validation only: a training line must not print "bleu nan"
     tables = seq2seq_tiny(tmp_path)
-    assert main(["train", "seq2seq", *_flags(tables), "--max-steps", "2",
+    assert main(["train", "seq2seq", *cli_flags(tables), "--max-steps", "2",
                  "--log-every", "1"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("| epoch")]

@@ -14,8 +14,8 @@ from seqlab.train.averaging import WeightAverage
 from seqlab.train.checkpoint import load_checkpoint
 from seqlab.train.loop import evaluate, fit
 from seqlab.train.optim import LRSchedule, build_optimizer
-from tests.models.contract import classifier_tiny
-from tests.train.test_loop import ToyBatches, ToyClassifier, quiet
+from tests.models.contract import classifier_tiny, cli_flags
+from tests.train.test_loop import ToyBatches, ToyClassifier, hand_loop, quiet
 
 
 def test_fit_with_ema_equals_a_hand_written_average():
@@ -31,26 +31,23 @@ def test_fit_with_ema_equals_a_hand_written_average():
 
     torch.manual_seed(0)
     ref = ToyClassifier()
-    ref_opt = torch.optim.Adam(ref.parameters(), lr=0.02)
     shadow = [p.detach().clone() for p in ref.parameters()]
-    valid_losses, t = [], 0
-    for epoch in (1, 2):
-        train_data.set_epoch(epoch)
-        for batch in train_data:
-            loss = torch.nn.functional.cross_entropy(ref.logits(batch), batch["y"])
-            ref_opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
-            ref_opt.step()
-            t += 1
-            d = min(0.9, (1 + t) / (10 + t))
-            shadow = [d * s + (1 - d) * p.detach() for s, p in zip(shadow, ref.parameters())]
+    valid_losses = []
+
+    def fold(t):  # the average, written out
+        d = min(0.9, (1 + t) / (10 + t))
+        shadow[:] = [d * s + (1 - d) * p.detach() for s, p in zip(shadow, ref.parameters())]
+
+    def score(epoch):
         averaged = ToyClassifier()
         averaged.load_state_dict(ref.state_dict())
         with torch.no_grad():
             for p, s in zip(averaged.parameters(), shadow):
                 p.copy_(s)
         valid_losses.append(evaluate(averaged, valid).loss)
+
+    hand_loop(ref, torch.optim.Adam(ref.parameters(), lr=0.02), train_data, epochs=2, clip=0.5,
+              after_step=fold, after_epoch=score)
     # training itself goes on with the raw weights, untouched by the average
     for a, b in zip(model.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b)
@@ -73,14 +70,11 @@ def test_bad_decay_is_named():
         TrainConfig(ema=1.0)
 
 
-def _flags(tables):
-    return [f for s, v in tables.items() for k, x in v.items() for f in (f"--{s}.{k}", str(x))]
-
 
 def test_best_checkpoint_holds_the_average_and_resume_is_exact(tmp_path):
     tables = classifier_tiny(tmp_path)
     tables["train"].update(ema=0.95, epochs=2, eval_every=7)
-    flags = _flags(tables)
+    flags = cli_flags(tables)
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(["train", "classifier", *flags, "--out-dir", str(straight)]) == 0
     assert main(["train", "classifier", *flags, "--out-dir", str(split), "--max-steps", "11"]) == 0
@@ -104,7 +98,7 @@ def test_best_checkpoint_holds_the_average_and_resume_is_exact(tmp_path):
 
 def test_resuming_a_run_without_ema_with_it_is_refused(tmp_path, capsys):
     tables = classifier_tiny(tmp_path)
-    flags = _flags(tables)
+    flags = cli_flags(tables)
     assert main(["train", "classifier", *flags, "--max-steps", "3"]) == 0
     capsys.readouterr()
     assert main(["train", "classifier", *flags, "--train.ema", "0.9", "--resume"]) == 1

@@ -251,6 +251,25 @@ class ToyBatches:
             yield {"x": x, "lengths": lengths, "y": torch.tensor([y for _, y in chunk])}
 
 
+def hand_loop(ref, opt, train, epochs, clip, after_step=None, after_epoch=None):
+    """Plain PyTorch training of a ToyClassifier: token-mean cross-entropy, clip, step; the
+    oracle the engine is compared with. ``after_step(t)`` runs after step t (from 1)."""
+    t = 0
+    for epoch in range(1, epochs + 1):
+        train.set_epoch(epoch)
+        for batch in train:
+            loss = torch.nn.functional.cross_entropy(ref.logits(batch), batch["y"])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(ref.parameters(), clip)
+            opt.step()
+            t += 1
+            if after_step is not None:
+                after_step(t)
+        if after_epoch is not None:
+            after_epoch(epoch)
+
+
 def test_fit_trains_a_non_lm_model_and_selects_on_a_maximised_metric():
     cfg = TrainConfig(optimizer="adam", lr=0.02, epochs=6, log_every=1000, clip=1.0,
                       loss_reduction="token", schedule="constant")
@@ -285,15 +304,7 @@ def test_fit_equals_a_hand_written_loop_for_the_toy_model():
         log=quiet)
     torch.manual_seed(0)
     ref = ToyClassifier()
-    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.3)
-    for epoch in (1, 2):
-        train.set_epoch(epoch)
-        for batch in train:
-            loss = torch.nn.functional.cross_entropy(ref.logits(batch), batch["y"])
-            ref_opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
-            ref_opt.step()
+    hand_loop(ref, torch.optim.SGD(ref.parameters(), lr=0.3), train, epochs=2, clip=0.5)
     for a, b in zip(model.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b)
 
