@@ -110,3 +110,26 @@ def test_a_failed_call_does_not_switch_compiled_off_for_later_layers(monkeypatch
     fresh(x)
     assert fresh.backend_used == "compiled"
     assert compiled.has_kernel(fresh.cells[0])
+
+
+@pytest.mark.parametrize("cls", [snn.LSTM, snn.GRU])
+def test_float32_c_loops_saturate_and_propagate_nan_as_torch(cls):
+    """The float C loops' own exp (csrc/lstm_loop.c, seqlab_expf): huge and infinite
+    pre-activations saturate the gates as torch's do, NaN stays NaN, and ordinary values agree
+    with torch to float32 rounding."""
+    torch.manual_seed(0)
+    peer = getattr(torch.nn, cls.__name__)(D_IN, H, batch_first=True)
+    ours = cls.from_torch(peer, backend="compiled")
+    x = torch.randn(B, T, D_IN) * 3
+    x[0, 1, 0], x[0, 3, 1] = 1e30, -1e30
+    x[1, 2, 2], x[1, 4, 0] = float("inf"), -float("inf")
+    x[2, 3, 1] = 200.0
+    with torch.no_grad():
+        out, ref = ours(x)[0], peer(x)[0]
+    assert ours.backend_used == "compiled"
+    assert torch.equal(out.isnan(), ref.isnan())  # inf - inf inside torch's kernel: same NaNs
+    torch.testing.assert_close(out.nan_to_num(), ref.nan_to_num(), atol=2e-6, rtol=1e-5)
+    x[2, 1, 0] = float("nan")
+    with torch.no_grad():
+        out = ours(x)[0]
+    assert out[2, 1:].isnan().all() and not out[0].isnan().any()

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GLIBC__)
-/* glibc's libmvec: vectorized exp for the gate loops (x86-64 only; elsewhere exp is scalar) */
-extern float expf(float) __attribute__((simd("notinbranch")));
+/* glibc's libmvec: vectorized exp for the double gate loops (x86-64 only; elsewhere exp is
+   scalar); float uses seqlab_expf below on every target */
 extern double exp(double) __attribute__((simd("notinbranch")));
 #endif
 
@@ -66,9 +66,43 @@ const char* seqlab_kernel_target(void) {
 #define CAT(a, b) CAT_(a, b)
 #define NAME(name) CAT(name, SUF)
 
+/* exp for the float gate loops: 2^n e^r with n = round(x / ln 2), |r| <= ln 2 / 2, e^r by
+   Cephes' degree-6 polynomial (about 1 ulp), 2^n through the exponent bits. Branch-free and
+   written lane by lane, so GCC/Clang inline and vectorize it at the loops' vector width (a
+   call to libmvec's expf per vector cost more). x is clamped to [-87.3, 88] (exp(88) ~ 1.7e38
+   keeps 1 / (1 + exp) and the tanh form finite; inf is clamped too); NaN stays NaN. The clamp
+   selects bits: written as `x < lo ? lo : x`, GCC computes the clamped lanes' constant result
+   as a separate masked path, dividing twice. */
+static inline float seqlab_expf(float x) {
+    const float lo = -87.33654f, hi = 88.0f;
+    int xi, loi, hii;
+    memcpy(&xi, &x, sizeof xi);
+    memcpy(&loi, &lo, sizeof loi);
+    memcpy(&hii, &hi, sizeof hii);
+    const int below = -(x < lo), above = -(x > hi);  /* all ones where true; false for NaN */
+    xi = (xi & ~below) | (loi & below);
+    xi = (xi & ~above) | (hii & above);
+    memcpy(&x, &xi, sizeof x);
+    float n = x * 1.44269504088896341f + 12582912.0f;  /* 1.5 * 2^23: rounds to an integer */
+    n -= 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int bits = ((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
 #define T float
 #define SUF f32
-#define EXP expf
+#define EXP seqlab_expf
 #define SQRT sqrtf
 #include "lstm_loop_body.h"
 #undef T
