@@ -7,7 +7,8 @@ all steps by one GEMM outside (``LN_ih`` applied there too for the layer-norm ce
                        gates, state and output from (xw_t, hw, h, c): one fused kernel
     backward, each t:  d gates from (d h, d c) and the saved gates: one fused kernel
                        d h_{t-1} = d hw @ W_hh                  (GEMM)
-    then, once:        d W_hh = dHW.T @ H_prev, d b_hh, d gains (big GEMM / sums over T*B)
+    then, once:        d W_hh = dHW.T @ H_prev, d b_hh (big GEMM / sum over T*B); the
+                       layer norm's d gains are summed per batch row inside the loop
 
 LSTMCell (``b = b_ih + b_hh``, both folded into ``xw``)::
 
@@ -71,7 +72,7 @@ _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then point
     "lstm_forward_loop": (6, 0, 8),
     "lstm_backward_loop": (5, 0, 11),
     "lnlstm_forward_loop": (6, 2, 15),
-    "lnlstm_backward_loop": (5, 0, 20),
+    "lnlstm_backward_loop": (5, 0, 23),
     "gru_forward_loop": (7, 0, 7),  # seqlab/nn/gru_loop.py
     "gru_backward_loop": (6, 0, 10),
 }
@@ -199,7 +200,8 @@ class _TorchKernels:
 
     @classmethod
     def lnlstm_backward(cls, B, H, dh_next, d_out, mask, gain_hh, gain_c, nhw, rstd_hh, act,
-                        chat, rstd_c, ty, c_prev, carry, dc, da, dhw, dy, scratch):
+                        chat, rstd_c, ty, c_prev, carry, dc, da, dhw, dy, scratch, acc_hh,
+                        acc_c, acc_shift):
         e, m = cls._incoming(dh_next, d_out, mask, carry)
         i, f, g, o = act.chunk(4, 1)
         torch.mul(e * o, 1 - ty * ty, out=dy)
@@ -210,6 +212,11 @@ class _TorchKernels:
                    e * ty * o * (1 - o)], 1, out=da)
         dhw.copy_(cls._ln_back(da, gain_hh, nhw, rstd_hh.unsqueeze(1)))
         dc.copy_(dcn * f if m is None else torch.where(m, dcn * f, dc))
+        if m is not None:  # padded rows: dy holds garbage there, da is 0
+            dy.masked_fill_(~m, 0)
+        acc_hh.addcmul_(da, nhw)
+        acc_c.addcmul_(dy, chat)
+        acc_shift.add_(dy)
 
 
 def kernels_for(t: Tensor):
@@ -309,7 +316,8 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
 
 def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: dict, ln: tuple,
               mask: Tensor | None, reverse: bool, d_out, d_hT, d_cT):
-    """d xw (the gates' pre-activations), d h_0 and d c_0; for the layer norm also d hw."""
+    """d xw (the gates' pre-activations), d hw (for the layer norm; else d xw again), the
+    layer norm's (d gain_hh, d gain_c, d shift_c) (else ()), d h_0 and d c_0."""
     T, B, G = saved["A"].shape
     H = G // 4
     d_out = Hb.new_zeros(T, B, H) if d_out is None else d_out.contiguous()
@@ -318,7 +326,9 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     carry = Hb.new_zeros(B, H)  # d h passed through padded steps
     gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
     DA = Hb.new_empty(T, B, G)
-    DHW, DY = (Hb.new_empty(T, B, G), Hb.new_empty(T, B, H)) if layer_norm else (DA, None)
+    DHW = Hb.new_empty(T, B, G) if layer_norm else DA
+    # the gains' gradients summed over steps per batch row (rows summed below), and d y's row
+    acc = [Hb.new_zeros(B, n) for n in (G, H, H, H)] if layer_norm else []
     ln = tuple(p.detach().contiguous() for p in ln)
     if isinstance(k, _CKernels):
         dh_next, threads = Hb.new_empty(B, H), _threads(B, H)
@@ -328,7 +338,8 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
                                    _ptr(ln[0]), _ptr(ln[1]),
                                    *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
                                    _ptr(Cb), _ptr(dh), _ptr(carry), _ptr(dc), _ptr(DA),
-                                   _ptr(DHW), _ptr(DY), _ptr(scratch), _ptr(dh_next))
+                                   _ptr(DHW), _ptr(acc[3]), _ptr(scratch), _ptr(dh_next),
+                                   *map(_ptr, acc[:3]))
         else:
             k.lstm_backward_loop(threads, T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
                                  _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(Cb), _ptr(dh),
@@ -336,19 +347,20 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     else:
         rows = {name: b.unbind(0) for name, b in saved.items()}
         C_r, DO_r, DA_r, DHW_r = Cb.unbind(0), d_out.unbind(0), DA.unbind(0), DHW.unbind(0)
-        DY_r = DY.unbind(0) if layer_norm else None
         M_r = [None] * T if mask is None else mask.unbind(0)
         for t in range(T) if reverse else reversed(range(T)):
             p, _ = _slots(reverse, t)
             if layer_norm:
                 k.lnlstm_backward(B, H, dh, DO_r[t], M_r[t], ln[0], ln[1],
                                   *(rows[n][t] for n in ("NH", "RH", "A", "CH", "RC", "TC")),
-                                  C_r[p], carry, dc, DA_r[t], DHW_r[t], DY_r[t], None)
+                                  C_r[p], carry, dc, DA_r[t], DHW_r[t], acc[3], None,
+                                  *acc[:3])
             else:
                 k.lstm_backward(B, H, dh, DO_r[t], M_r[t], rows["A"][t], rows["TC"][t], C_r[p],
                                 carry, dc, DA_r[t])
             dh = gemm(DHW_r[t])
-    return DA, DHW, DY, dh + carry, dc
+    d_ln = tuple(a.sum(0) for a in acc[:3])  # d gain_hh, d gain_c, d shift_c
+    return DA, DHW, d_ln, dh + carry, dc
 
 
 class _LSTMLoop(torch.autograd.Function):
@@ -370,16 +382,12 @@ class _LSTMLoop(torch.autograd.Function):
         W_hh, Hb, Cb, *rest = ctx.saved_tensors
         saved = dict(zip(ctx.names, rest[: len(ctx.names)]))
         ln = rest[len(ctx.names):]
-        DA, DHW, DY, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, W_hh, Hb, Cb,
-                                        saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
+        DA, DHW, d_ln, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, W_hh, Hb, Cb,
+                                          saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
         need = ctx.needs_input_grad
         H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
         d_W = torch.mm(DHW.flatten(0, 1).t(), H_prev.flatten(0, 1)) if need[5] else None
         d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
-        d_ln = ()
-        if ctx.layer_norm:
-            d_ln = ((DA * saved["NH"]).sum((0, 1)), (DY * saved["CH"]).sum((0, 1)),
-                    DY.sum((0, 1)))
         return (None, None, None, None, DA, d_W, d_b, dh, dc, *d_ln)
 
 

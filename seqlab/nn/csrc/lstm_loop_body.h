@@ -178,13 +178,14 @@ void NAME(lnlstm_backward)(long b0, long b1, long H, const T* R dh_next, const T
                          const unsigned char* R mask, const T* R gain_hh, const T* R gain_c,
                          const T* R nhw, const T* R rstd_hh, const T* R act, const T* R chat,
                          const T* R rstd_c, const T* R ty, const T* R c_prev, T* R carry,
-                         T* R dc, T* R da, T* R dhw, T* R dy, T* R scratch) {
+                         T* R dc, T* R da, T* R dhw, T* R dy, T* R scratch, T* R acc_hh,
+                         T* R acc_c, T* R acc_shift) {
     for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         const T* R a = act + g4;
         T* R d = da + g4;
         if (mask && !mask[b]) {
-            for (long j = 0; j < H; j++) { carry[g1 + j] += dh_next[g1 + j]; dy[g1 + j] = 0; }
+            for (long j = 0; j < H; j++) carry[g1 + j] += dh_next[g1 + j];
             for (long j = 0; j < 4 * H; j++) { d[j] = 0; dhw[g4 + j] = 0; }
             continue;
         }
@@ -205,6 +206,13 @@ void NAME(lnlstm_backward)(long b0, long b1, long H, const T* R dh_next, const T
             dc[g1 + j] = dcn * f;
         }
         NAME(ln_back)(4 * H, d, gain_hh, nhw + g4, rstd_hh[b], scratch, dhw + g4);
+        /* the gains' gradients, summed over steps per row (in step order: the same bits on
+           any number of threads); the caller sums the B rows */
+        for (long j = 0; j < 4 * H; j++) acc_hh[g4 + j] += d[j] * nhw[g4 + j];
+        for (long j = 0; j < H; j++) {
+            acc_c[g1 + j] += dy[g1 + j] * chat[g1 + j];
+            acc_shift[g1 + j] += dy[g1 + j];
+        }
     }
 }
 
@@ -379,7 +387,8 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
                               const T* R gain_c, const T* R NH, const T* R RH, const T* R A,
                               const T* R CH, const T* R RC, const T* R TY, const T* R Cb,
                               T* R dh, T* R carry, T* R dc, T* R DA, T* R DHW, T* R DY,
-                              T* R scratch, T* R dh_next) {
+                              T* R scratch, T* R dh_next, T* R acc_hh, T* R acc_c,
+                              T* R acc_shift) {
     const long s1 = B * H, s4 = 4 * B * H, keep = 1;
     TEAM(nt) {
     ROWS
@@ -391,7 +400,8 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
         NAME(lnlstm_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_hh,
                             gain_c, NH + t * s4, RH + t * B, A + t * s4, CH + t * s1,
                             RC + t * B, TY + t * s1, Cb + rd * s1, carry, dc, DA + t * s4,
-                            DHW + t * s4, DY + t * s1, scratch + tid * 8 * H);
+                            DHW + t * s4, DY, scratch + tid * 8 * H, acc_hh, acc_c,
+                            acc_shift);
         BARRIER
         NAME(gemm_part)(B, 4 * H, H, DHW + t * s4, wp, dh, tid, nth);
         BARRIER
