@@ -41,8 +41,8 @@ the preprocessor): its own GEMM for the recurrent product on weights packed in c
 ``NV`` vectors, ``MR`` x ``NV`` register blocks (vector width and blocking follow the ISA the
 compiler targets: 64-byte vectors and 12-row blocks with AVX-512, 32 and 6 with AVX2, 16-byte
 vectors otherwise; faster than a oneDNN call per step at B = 20, H = 200, where a call's overhead
-is a third of the GEMM) and the gate kernels above, ``exp`` vectorized through glibc's libmvec on
-x86-64. :mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
+is a third of the GEMM) and the gate kernels above, vectorized at the same width (float ``exp``
+is the library's own inlined polynomial, double's glibc's libmvec on x86-64). :mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
 caches it. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per
 call, in the runtime torch uses: each thread owns a share of the GEMM's column panels and of
 the batch rows of the gate kernels, two barriers per step, so the results do not depend on the
