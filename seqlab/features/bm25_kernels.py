@@ -14,7 +14,10 @@ Every document not containing any query term has the same score (the sum of the 
   dense row (a common term) is a contiguous vector add, and that block of the dense rows is
   read from memory once for the whole chunk, then from cache; a posting list is consumed from
   where the previous block stopped (postings are sorted by document). A block with no score
-  that beats the query's heap is skipped after one vector comparison.
+  that beats the query's heap is skipped after one vector comparison, and so is each of its
+  sub-blocks of ``SUB`` documents: only sub-blocks with a candidate reach the heap's loop.
+  (A dense row is read through a slice of the block: indexed by the loop variable alone,
+  without the block offset, LLVM vectorizes the add; 1.6x faster on AMD Zen 4.)
 
 Both paths add a query's terms in query order into a buffer of the storage dtype (float32
 sums for float32 storage, as bm25s), then add the baselines in float64, so the scores equal
@@ -74,6 +77,7 @@ def _push(heap_s, heap_i, size, k, s, i):
 
 SPARSE_FACTOR = 32  # queries with fewer postings than n_docs / 32 visit only touched docs
 BLOCK = 2048  # documents summed and scanned at a time: 8 KiB of float32 sums stay in L1
+SUB = 64  # documents per sub-block checked with one vector OR before the heap sees them
 CHUNK = 256  # queries answered together, block by block
 
 
@@ -145,9 +149,9 @@ def _blocked_chunk(indptr, indices, data, dense_row, dense, query_ptr, query_ids
                 t = query_ids[p]
                 r = dense_row[t]
                 if r >= 0:
-                    row = dense[r]
+                    row = dense[r, b0:b1]  # a slice: indexed by d alone, the add vectorizes
                     for d in range(n):
-                        acc[d] += row[b0 + d]
+                        acc[d] += row[d]
                 else:
                     j = cursor[p]
                     end = indptr[t + 1]
@@ -164,18 +168,19 @@ def _blocked_chunk(indptr, indices, data, dense_row, dense, query_ptr, query_ids
             if size < k or _any_beats(acc, n, base, low):
                 hs = heap_s[c]
                 hi = heap_i[c]
-                for d in range(n):
-                    s = acc[d] + base
-                    acc[d] = 0.0
-                    if size < k or s > low:
-                        size = _push(hs, hi, size, k, s, b0 + d)
-                        if size == k:
-                            low = hs[0]
+                for s0 in range(0, n, SUB):  # the heap sees only sub-blocks with a candidate
+                    s1 = min(s0 + SUB, n)
+                    if size < k or _any_beats(acc[s0:s1], s1 - s0, base, low):
+                        for d in range(s0, s1):
+                            s = acc[d] + base
+                            if size < k or s > low:
+                                size = _push(hs, hi, size, k, s, b0 + d)
+                                if size == k:
+                                    low = hs[0]
                 sizes[c] = size
                 worst[c] = low
-            else:
-                for d in range(n):
-                    acc[d] = 0.0
+            for d in range(n):
+                acc[d] = 0.0
 
 
 @njit(cache=True, nogil=True)
