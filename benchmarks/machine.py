@@ -42,9 +42,13 @@ def isa_line(torch_side: bool = True) -> str:
         from numba.core import config
 
         cpu = config.CPU_NAME or binding.get_host_cpu_name()
-        features = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
-        wide = "avx512f" in {f.lstrip("+") for f in features.split(",") if f.startswith("+")}
-        parts.append(f"numba cpu {cpu} ({'AVX-512' if wide else 'no AVX-512'} features)")
+        if config.CPU_NAME and not config.CPU_FEATURES:  # NUMBA_CPU_NAME alone: that CPU's
+            parts.append(f"numba cpu {cpu} (NUMBA_CPU_NAME: that CPU's features)")
+        else:
+            features = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
+            wide = "avx512f" in {f.lstrip("+") for f in features.split(",")
+                                 if f.startswith("+")}
+            parts.append(f"numba cpu {cpu} ({'AVX-512' if wide else 'no AVX-512'} features)")
     except ImportError:
         parts.append("numba not installed")
     return "ISA: " + "; ".join(parts)
