@@ -35,7 +35,7 @@ from torch.func import vjp
 
 from seqlab.nn import gru_loop, lstm_loop
 from seqlab.nn.cells import GRUCell, LayerNormLSTMCell, LSTMCell, RNNCell, SimpleGRUCell
-from seqlab.nn.gemm import matmul, project_input
+from seqlab.nn.gemm import matmul, project_input, weight_grad
 from seqlab.nn.padding import keep_step
 
 
@@ -174,7 +174,7 @@ class _Recurrence(torch.autograd.Function):
         d_HW = torch.stack(d_HW)
         d_xw = d_HW if ctx.kernel.additive else torch.stack(d_xw)  # gates see xw + hw only
         flat = d_HW.flatten(0, 1)  # (T * B, G)
-        d_W_hh = torch.mm(flat.t(), prev[0].flatten(0, 1))  # one GEMM for all steps
+        d_W_hh = weight_grad(flat, prev[0].flatten(0, 1))  # one GEMM for all steps
         d_b_hh = flat.sum(0) if ctx.has_bias else None
         return (None, None, None, None, None, d_xw, d_W_hh, d_b_hh, *d_state, *d_extra)
 

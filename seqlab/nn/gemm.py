@@ -11,8 +11,10 @@ times both, one warm-up and :data:`ROUNDS` interleaved runs, BLAS winning only b
 :data:`MARGIN`; the choice is kept in memory and in ``gemm.json`` beside the built kernels
 (:func:`seqlab.nn.cbuild.save_choice`), so a resumed training on the same host computes
 exactly as before. Below :data:`MIN_WORK` multiply-adds, and with ``SEQLAB_AUTOTUNE=0``, it is
-oneDNN. The weight gradients ``dY.T @ X`` use ``torch.mm``, which takes the transposed operand
-without the copy oneDNN needs (1.5x faster at T*B = 700, 4H = 800).
+oneDNN. The weight gradients ``dY.T @ X`` (:func:`weight_grad`) are chosen the same way
+between ``torch.mm``, which reads the transposed operand in place (1.5x faster at T*B = 700,
+4H = 800 on an AVX-512 Xeon, and the default below :data:`MIN_WORK`), and oneDNN on transposed
+copies (1.2-1.5x faster at T*B = 700, 4H = 2600, H = 650 on an AMD Zen 4 host).
 """
 
 from __future__ import annotations
@@ -92,26 +94,36 @@ def _measure(x: Tensor, W: Tensor, bias: Tensor | None) -> dict[str, float]:
     return best
 
 
-def gemm_choice(x: Tensor, W: Tensor, bias: Tensor | None = None) -> str:
-    """``"onednn"`` or ``"blas"``: the path :func:`dense` takes for this product (CPU float32
-    with oneDNN available; measured on first use of its key, see the module docstring)."""
-    if x.shape[0] * x.shape[1] * W.shape[0] < MIN_WORK or os.environ.get(
-            "SEQLAB_AUTOTUNE", "1") == "0":
-        return "onednn"
-    key = _key(x, W, bias)
+def _choice(key: str, measure: Callable[[], dict[str, float]], default: str) -> str:
+    """The cached choice for ``key`` (memory, then ``gemm.json``), else ``measure()``'s:
+    the other path than ``default`` only if its time is <= :data:`MARGIN` times the default's.
+    A product oneDNN refuses (RuntimeError) is BLAS, not measured again."""
     if key not in _memory:
         entry = cbuild.read_choices(_FILE).get(key)
         if not (isinstance(entry, dict) and entry.get("choice") in ("onednn", "blas")):
             try:
-                times = _measure(x, W, bias)
-            except RuntimeError:  # oneDNN refuses this product: BLAS, not measured again
+                times = measure()
+            except RuntimeError:
                 _memory[key] = "blas"
                 return "blas"
-            entry = {"choice": "blas" if times["blas"] <= MARGIN * times["onednn"] else "onednn",
+            other = "blas" if default == "onednn" else "onednn"
+            entry = {"choice": other if times[other] <= MARGIN * times[default] else default,
                      **times}
             cbuild.save_choice(_FILE, key, entry)
         _memory[key] = entry["choice"]
     return _memory[key]
+
+
+def _measured(work: int) -> bool:
+    return work >= MIN_WORK and os.environ.get("SEQLAB_AUTOTUNE", "1") != "0"
+
+
+def gemm_choice(x: Tensor, W: Tensor, bias: Tensor | None = None) -> str:
+    """``"onednn"`` or ``"blas"``: the path :func:`dense` takes for this product (CPU float32
+    with oneDNN available; measured on first use of its key, see the module docstring)."""
+    if not _measured(x.shape[0] * x.shape[1] * W.shape[0]):
+        return "onednn"
+    return _choice(_key(x, W, bias), lambda: _measure(x, W, bias), "onednn")
 
 
 def dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -126,8 +138,61 @@ def dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
     return F.linear(x, W, bias)
 
 
+def _wgrad_onednn(dy: Tensor, x: Tensor) -> Tensor:
+    """``dy.T @ x`` through oneDNN: both operands copied transposed (oneDNN's layout)."""
+    return torch.ops.mkldnn._linear_pointwise(dy.t().contiguous(), x.t().contiguous(), None,
+                                              "none", [], "")
+
+
+def _wgrad_blas(dy: Tensor, x: Tensor) -> Tensor:
+    return torch.mm(dy.t(), x)
+
+
+def _measure_wgrad(dy: Tensor, x: Tensor) -> dict[str, float]:
+    """Best-of-:data:`ROUNDS` seconds of ``dy.T @ x`` on oneDNN and on BLAS (``torch.mm``)."""
+    runs = {"onednn": _wgrad_onednn, "blas": _wgrad_blas}
+    best = dict.fromkeys(runs, float("inf"))
+    with torch.no_grad():
+        for run in runs.values():  # warm-up
+            run(dy, x)
+        for _ in range(ROUNDS):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run(dy, x)
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def weight_grad_choice(dy: Tensor, x: Tensor) -> str:
+    """``"blas"`` or ``"onednn"``: the path :func:`weight_grad` takes for ``dy.T @ x`` (BLAS
+    unless oneDNN, with its two transposed copies, measured faster by :data:`MARGIN`)."""
+    if not _measured(dy.shape[0] * dy.shape[1] * x.shape[1]):
+        return "blas"
+    rows = 1 << max(0, dy.shape[0] - 1).bit_length()
+    key = "/".join(map(str, ["wgrad", rows, dy.shape[1], x.shape[1],
+                             str(dy.dtype).removeprefix("torch."), torch.get_num_threads(),
+                             cbuild.host_key()]))
+    return _choice(key, lambda: _measure_wgrad(dy, x), "blas")
+
+
+def weight_grad(dy: Tensor, x: Tensor) -> Tensor:
+    """``dy.T @ x`` for 2-D ``dy`` (M, N) and ``x`` (M, K): the weight gradient of
+    ``x @ W.T``, summed over the M rows. On CPU float32 ``torch.mm`` (which reads the
+    transposed operand in place) or oneDNN on transposed copies, whichever
+    :func:`weight_grad_choice` measured faster for this shape (oneDNN was 1.2-1.5x faster at
+    M = 700, N = 2600, K = 650 on an AMD Zen 4 host, slower at most shapes elsewhere)."""
+    if _ONEDNN and dy.device.type == "cpu" and dy.dtype == torch.float32 == x.dtype:
+        try:
+            if weight_grad_choice(dy, x) == "onednn":
+                return _wgrad_onednn(dy, x)
+        except RuntimeError:
+            pass
+    return torch.mm(dy.t(), x)
+
+
 class Linear(torch.autograd.Function):
-    """``x @ W.T + b`` over (..., D): forward and d x through _dense, d W through torch.mm."""
+    """``x @ W.T + b`` over (..., D): forward and d x through :func:`dense`, d W through
+    :func:`weight_grad`."""
 
     @staticmethod
     def forward(ctx, x: Tensor, W: Tensor, bias: Tensor | None) -> Tensor:
@@ -143,7 +208,7 @@ class Linear(torch.autograd.Function):
         need_x, need_W, need_b = ctx.needs_input_grad
         dy2 = dy.reshape(-1, W.shape[0])
         dx = dense(dy2, W.t()).view(ctx.shape) if need_x else None  # (N, D)
-        dW = torch.mm(dy2.t(), x2) if need_W else None  # (G, D); no transposed copies
+        dW = weight_grad(dy2, x2) if need_W else None  # (G, D)
         return dx, dW, dy2.sum(0) if ctx.has_bias and need_b else None
 
 

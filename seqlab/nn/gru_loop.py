@@ -31,7 +31,7 @@ from torch import Tensor
 
 from seqlab.nn import lstm_loop
 from seqlab.nn.cells import SimpleGRUCell
-from seqlab.nn.gemm import Linear
+from seqlab.nn.gemm import Linear, weight_grad
 
 
 def runs_here(x: Tensor) -> bool:
@@ -100,7 +100,7 @@ class _GRULoop(torch.autograd.Function):
         need = ctx.needs_input_grad
         H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
         flat = DHW.flatten(0, 1)
-        d_W = torch.mm(flat.t(), H_prev.flatten(0, 1)) if need[4] else None
+        d_W = weight_grad(flat, H_prev.flatten(0, 1)) if need[4] else None
         d_b = flat.sum(0) if ctx.has_bias and need[5] else None
         return None, None, None, DXW, d_W, d_b, dh + carry
 

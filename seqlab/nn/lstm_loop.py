@@ -42,7 +42,8 @@ the preprocessor): its own GEMM for the recurrent product on weights packed in c
 compiler targets: 64-byte vectors and 12-row blocks with AVX-512, 32 and 6 with AVX2, 16-byte
 vectors otherwise; faster than a oneDNN call per step at B = 20, H = 200, where a call's overhead
 is a third of the GEMM) and the gate kernels above, vectorized at the same width (float ``exp``
-is the library's own inlined polynomial, double's glibc's libmvec on x86-64). :mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
+is the library's own inlined polynomial, double's glibc's libmvec on x86-64).
+:mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
 caches it. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per
 call, in the runtime torch uses: each thread owns a share of the GEMM's column panels and of
 the batch rows of the gate kernels, two barriers per step, so the results do not depend on the
@@ -62,7 +63,7 @@ from torch import Tensor
 
 from seqlab.nn import cbuild
 from seqlab.nn.cells import LayerNormLSTMCell
-from seqlab.nn.gemm import Linear, matmul, project_input
+from seqlab.nn.gemm import Linear, matmul, project_input, weight_grad
 from seqlab.nn.padding import keep_where
 
 log = logging.getLogger(__name__)
@@ -386,7 +387,7 @@ class _LSTMLoop(torch.autograd.Function):
                                           saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
         need = ctx.needs_input_grad
         H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
-        d_W = torch.mm(DHW.flatten(0, 1).t(), H_prev.flatten(0, 1)) if need[5] else None
+        d_W = weight_grad(DHW.flatten(0, 1), H_prev.flatten(0, 1)) if need[5] else None
         d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
         return (None, None, None, None, DA, d_W, d_b, dh, dc, *d_ln)
 

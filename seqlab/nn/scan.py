@@ -41,6 +41,8 @@ from numba.extending import intrinsic, overload
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from seqlab.nn import gemm
+
 # 'contract' (FMA) only: reassociation would break the rounding trick in _exp_f32.
 _JIT = dict(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
 
@@ -393,8 +395,7 @@ class _FusedLayer(torch.autograd.Function):
                 lengths: Tensor):
         B, T, D = x.shape
         x2 = x.reshape(B * T, D)
-        P = _empty((B, T, weight.shape[0]), x.dtype)
-        torch.mm(x2, weight.t(), out=P.view(B * T, -1))
+        P = gemm.dense(x2, weight).view(B, T, -1)  # oneDNN or BLAS, measured (seqlab.nn.gemm)
         bias_or_zeros = bias if bias is not None else P.new_zeros(P.shape[2])
         out, h_last, block = _scan_forward(kind, P, bias_or_zeros, h0, lengths)
         ctx.kind, ctx.block, ctx.has_bias = kind, block, bias is not None
@@ -411,9 +412,8 @@ class _FusedLayer(torch.autograd.Function):
         need = ctx.needs_input_grad
         grad_x = None
         if need[1]:
-            grad_x = _empty((*gates.shape[:2], weight.shape[1]), flat.dtype)
-            torch.mm(flat, weight, out=grad_x.view(flat.shape[0], -1))
-        grad_weight = torch.mm(flat.t(), x2) if need[2] else None
+            grad_x = gemm.dense(flat, weight.t()).view(*gates.shape[:2], weight.shape[1])
+        grad_weight = gemm.weight_grad(flat, x2) if need[2] else None
         return (None, grad_x, grad_weight, grad_bias if ctx.has_bias else None, grad_h0, None)
 
 

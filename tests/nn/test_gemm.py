@@ -95,3 +95,45 @@ def test_a_product_onednn_refuses_takes_blas_and_is_not_measured_again(tuner, mo
     x, W, b = operands()
     torch.testing.assert_close(gemm.dense(x, W, b), F.linear(x, W, b))
     assert gemm.gemm_choice(x, W, b) == "blas" and calls == [1]
+
+
+@pytest.mark.parametrize(("onednn", "blas", "picked"), [
+    (0.5, 1.0, "onednn"), (0.99, 1.0, "blas"), (1.0, 0.5, "blas")])
+def test_weight_grad_takes_onednn_only_if_faster_by_the_margin_and_caches_it(
+        tuner, monkeypatch, onednn, blas, picked):
+    calls = []
+
+    def measure(dy, x):
+        calls.append((tuple(dy.shape), tuple(x.shape)))
+        return {"onednn": onednn, "blas": blas}
+
+    monkeypatch.setattr(gemm, "_measure_wgrad", measure)
+    dy, x = torch.randn(9, 7), torch.randn(9, 5)
+    assert gemm.weight_grad_choice(dy, x) == picked
+    torch.testing.assert_close(gemm.weight_grad(dy, x), dy.t() @ x)
+    assert calls == [((9, 7), (9, 5))]
+    monkeypatch.setattr(gemm, "_memory", {})  # a new process: read from the file
+    assert gemm.weight_grad_choice(dy, x) == picked and len(calls) == 1
+    # its key is not the forward product's of the same sizes
+    assert [e["choice"] for e in json.loads((tuner / "gemm.json").read_text()).values()] == [
+        picked]
+
+
+def test_weight_grad_below_the_work_threshold_is_torch_mm_unmeasured(tuner, monkeypatch):
+    monkeypatch.setattr(gemm, "MIN_WORK", 10**9)
+    monkeypatch.setattr(gemm, "_measure_wgrad", lambda dy, x: pytest.fail("measured"))
+    dy, x = torch.randn(9, 7), torch.randn(9, 5)
+    assert gemm.weight_grad_choice(dy, x) == "blas"
+    torch.testing.assert_close(gemm.weight_grad(dy, x), dy.t() @ x)
+
+
+def test_weight_grad_real_measurement_and_both_paths_equal_the_product(tuner):
+    g = torch.Generator().manual_seed(1)
+    dy, x = torch.randn(64, 48, generator=g), torch.randn(64, 32, generator=g)
+    times = gemm._measure_wgrad(dy, x)
+    assert set(times) == {"onednn", "blas"} and all(0 < t < 1 for t in times.values())
+    ref = dy.double().t() @ x.double()
+    for run in (gemm._wgrad_onednn, gemm._wgrad_blas):
+        torch.testing.assert_close(run(dy, x).double(), ref, atol=1e-4, rtol=1e-5)
+    d64 = dy.double()  # float64 never goes through oneDNN
+    torch.testing.assert_close(gemm.weight_grad(d64, x.double()), ref)
