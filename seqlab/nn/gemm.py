@@ -94,19 +94,15 @@ def _measure(x: Tensor, W: Tensor, bias: Tensor | None) -> dict[str, float]:
     return best
 
 
-def _choice(key: str, measure: Callable[[], dict[str, float]], default: str) -> str:
-    """The cached choice for ``key`` (memory, then ``gemm.json``), else ``measure()``'s:
-    the other path than ``default`` only if its time is <= :data:`MARGIN` times the default's.
-    A product oneDNN refuses (RuntimeError) is BLAS, not measured again."""
+def choice(key: str, measure: Callable[[], dict[str, float]], default: str,
+           other: str) -> str:
+    """The cached choice for ``key`` (memory, then ``gemm.json``), else ``measure()``'s
+    (seconds by path name): ``other`` only if its time is <= :data:`MARGIN` times
+    ``default``'s."""
     if key not in _memory:
         entry = cbuild.read_choices(_FILE).get(key)
-        if not (isinstance(entry, dict) and entry.get("choice") in ("onednn", "blas")):
-            try:
-                times = measure()
-            except RuntimeError:
-                _memory[key] = "blas"
-                return "blas"
-            other = "blas" if default == "onednn" else "onednn"
+        if not (isinstance(entry, dict) and entry.get("choice") in (default, other)):
+            times = measure()
             entry = {"choice": other if times[other] <= MARGIN * times[default] else default,
                      **times}
             cbuild.save_choice(_FILE, key, entry)
@@ -114,16 +110,27 @@ def _choice(key: str, measure: Callable[[], dict[str, float]], default: str) -> 
     return _memory[key]
 
 
-def _measured(work: int) -> bool:
+def _gemm_choice(key: str, measure, default: str, other: str) -> str:
+    """:func:`choice` between oneDNN and BLAS; a product oneDNN refuses (RuntimeError while
+    measuring) is BLAS, not measured again."""
+    try:
+        return choice(key, measure, default, other)
+    except RuntimeError:
+        _memory[key] = "blas"
+        return "blas"
+
+
+def measured(work: int) -> bool:
+    """Whether a product of ``work`` multiply-adds is measured (see the module docstring)."""
     return work >= MIN_WORK and os.environ.get("SEQLAB_AUTOTUNE", "1") != "0"
 
 
 def gemm_choice(x: Tensor, W: Tensor, bias: Tensor | None = None) -> str:
     """``"onednn"`` or ``"blas"``: the path :func:`dense` takes for this product (CPU float32
     with oneDNN available; measured on first use of its key, see the module docstring)."""
-    if not _measured(x.shape[0] * x.shape[1] * W.shape[0]):
+    if not measured(x.shape[0] * x.shape[1] * W.shape[0]):
         return "onednn"
-    return _choice(_key(x, W, bias), lambda: _measure(x, W, bias), "onednn")
+    return _gemm_choice(_key(x, W, bias), lambda: _measure(x, W, bias), "onednn", "blas")
 
 
 def dense(x: Tensor, W: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -166,13 +173,13 @@ def _measure_wgrad(dy: Tensor, x: Tensor) -> dict[str, float]:
 def weight_grad_choice(dy: Tensor, x: Tensor) -> str:
     """``"blas"`` or ``"onednn"``: the path :func:`weight_grad` takes for ``dy.T @ x`` (BLAS
     unless oneDNN, with its two transposed copies, measured faster by :data:`MARGIN`)."""
-    if not _measured(dy.shape[0] * dy.shape[1] * x.shape[1]):
+    if not measured(dy.shape[0] * dy.shape[1] * x.shape[1]):
         return "blas"
     rows = 1 << max(0, dy.shape[0] - 1).bit_length()
     key = "/".join(map(str, ["wgrad", rows, dy.shape[1], x.shape[1],
                              str(dy.dtype).removeprefix("torch."), torch.get_num_threads(),
                              cbuild.host_key()]))
-    return _choice(key, lambda: _measure_wgrad(dy, x), "blas")
+    return _gemm_choice(key, lambda: _measure_wgrad(dy, x), "blas", "onednn")
 
 
 def weight_grad(dy: Tensor, x: Tensor) -> Tensor:

@@ -57,11 +57,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import time
 
 import torch
 from torch import Tensor
 
 from seqlab.nn import cbuild
+from seqlab.nn import gemm as gemms
 from seqlab.nn.cells import LayerNormLSTMCell
 from seqlab.nn.gemm import Linear, matmul, project_input, weight_grad
 from seqlab.nn.padding import keep_where
@@ -70,7 +72,7 @@ log = logging.getLogger(__name__)
 
 _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then pointers)
     "gemm": (3, 0, 3),
-    "lstm_forward_loop": (6, 0, 8),
+    "lstm_forward_loop": (7, 0, 9),
     "lstm_backward_loop": (5, 0, 11),
     "lnlstm_forward_loop": (6, 2, 15),
     "lnlstm_backward_loop": (5, 0, 23),
@@ -291,9 +293,9 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
                                   *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
                                   _ptr(hw))
         else:
-            k.lstm_forward_loop(_threads(B, H), T, B, H, reverse, keep, _ptr(gemm), _ptr(xw),
-                                _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(saved["A"]), _ptr(saved["TC"]),
-                                _ptr(hw))
+            k.lstm_forward_loop(_threads(B, H), T, B, H, 0, reverse, keep, _ptr(gemm), None,
+                                _ptr(xw), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(saved["A"]),
+                                _ptr(saved["TC"]), _ptr(hw))
     else:
         rows = {name: list(b.unbind(0)) * (T // n) for name, b in saved.items()}
         H_r, C_r, X_r = Hb.unbind(0), Cb.unbind(0), xw.unbind(0)
@@ -392,11 +394,89 @@ class _LSTMLoop(torch.autograd.Function):
         return (None, None, None, None, DA, d_W, d_b, dh, dc, *d_ln)
 
 
+def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
+           reverse: bool):
+    """Inference of a plain LSTMCell in one C loop whose step GEMM also projects the input
+    (``[x_t, h] @ [W_ih; W_hh].T``): the (T, B, 4H) projection never goes through memory, but
+    W_ih is read at every step instead of once (faster while the weights stay in cache: 1.06x
+    at B = 64, H = 256; 1.7x slower at B = 20, H = 650 on AMD Zen 4), so :func:`unroll` runs it
+    where a one-time measurement (:func:`_in_loop_projection`) found it faster."""
+    x = x.contiguous()
+    T, B, I = x.shape
+    H = cell.hidden_size
+    W = torch.cat([cell.weight_ih.detach(), cell.weight_hh.detach()], 1)  # (4H, I + H)
+    panels = _panels(W.t(), k.panel)
+    bias = x.new_zeros(4 * H) if cell.bias_ih is None else (
+        cell.bias_ih + cell.bias_hh).detach().contiguous()
+    Hb, Cb = x.new_empty(T + 1, B, H), x.new_empty(T + 1, B, H)
+    first = T if reverse else 0
+    Hb[first], Cb[first] = h0, c0
+    act, tc, hw = x.new_empty(B, 4 * H), x.new_empty(B, H), x.new_empty(B, 4 * H)
+    k.lstm_forward_loop(_threads(B, H), T, B, H, I, reverse, False, _ptr(panels), _ptr(x),
+                        _ptr(bias), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(act), _ptr(tc),
+                        _ptr(hw))
+    out = Hb[:-1] if reverse else Hb[1:]
+    if mask is not None:
+        out = out * mask.unsqueeze(-1)
+    last = 0 if reverse else T
+    return out, (Hb[last].clone(), Cb[last].clone())
+
+
+def _separate(k, cell, x, h0, c0, mask, reverse):
+    """Inference with the projection as one GEMM before the loop."""
+    bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
+    xw = Linear.apply(x, cell.weight_ih, bias)
+    out, h, c, *_ = _forward(k, False, (), xw, cell.weight_hh, None, h0, c0, (), mask,
+                             reverse, False)
+    return out, (h, c)
+
+
+def _in_loop_projection(k, cell, x, h0, c0, mask, reverse) -> bool:
+    """Whether inference projects the input inside the loop (:func:`_infer`): measured once
+    per (T and B rounded up to powers of two, sizes, masked, dtype, threads, host) against
+    :func:`_separate` (best of 3 after a warm-up; the in-loop one must win by
+    ``gemm.MARGIN``), cached beside the kernels in ``gemm.json``."""
+    T, B, I = x.shape
+    H = cell.hidden_size
+    if not gemms.measured(T * B * (I + H) * 4 * H):
+        return False
+    key = "/".join(map(str, ["lstm-infer", 1 << max(0, T - 1).bit_length(),
+                             1 << max(0, B - 1).bit_length(), I, H, int(mask is not None),
+                             str(x.dtype).removeprefix("torch."), torch.get_num_threads(),
+                             cbuild.host_key(kernel_target())]))
+
+    return gemms.choice(key, lambda: _time_inference(k, cell, x, h0, c0, mask, reverse),
+                        "separate", "in-loop") == "in-loop"
+
+
+def _time_inference(k, cell, x, h0, c0, mask, reverse) -> dict[str, float]:
+    """Best-of-3 seconds (after a warm-up) of :func:`_separate` and :func:`_infer`."""
+    runs = {"separate": _separate, "in-loop": _infer}
+    best = dict.fromkeys(runs, float("inf"))
+    for run in runs.values():
+        run(k, cell, x, h0, c0, mask, reverse)
+    for _ in range(3):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(k, cell, x, h0, c0, mask, reverse)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     """``recurrent.unroll``'s contract for LSTMCell (no projection) and LayerNormLSTMCell."""
     layer_norm = type(cell) is LayerNormLSTMCell
     h0, c0 = state
     b_hh = cell.bias_hh
+    grad = torch.is_grad_enabled() and any(
+        p.requires_grad for p in (x, h0, c0, *cell.parameters()))
+    k = kernels_for(x)
+    if not grad and not layer_norm and isinstance(k, _CKernels):
+        m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()
+        with torch.no_grad():
+            if _in_loop_projection(k, cell, x, h0, c0, m, reverse):
+                return _infer(k, cell, x, h0, c0, m, reverse)
+            return _separate(k, cell, x, h0, c0, m, reverse)
     if layer_norm:
         xw = project_input(cell, x)  # (T, B, 4H): one GEMM for all steps, then LN_ih + b_ih
         ln, eps = (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias), (cell.ln_hh.eps,

@@ -174,3 +174,63 @@ def test_c_loops_give_the_same_bits_on_any_number_of_threads(monkeypatch, kind, 
         results.append(run(lstm_loop.unroll, cell, x, state, mask, True))
     for one, three in zip(*results):
         assert torch.equal(one, three)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("path", ["in-loop", "separate"])
+def test_both_inference_paths_equal_the_reference(monkeypatch, tmp_path, dtype, bias, path):
+    """Inference projects the input inside the C loop or before it, whichever measured faster
+    (a fake clock here picks each in turn); both equal the reference loop, with padding and in
+    reverse."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here: inference runs the PyTorch-op loop")
+    from seqlab.nn import gemm
+
+    monkeypatch.setenv("SEQLAB_KERNEL_DIR", str(tmp_path))
+    monkeypatch.setattr(gemm, "MIN_WORK", 0)
+    monkeypatch.setattr(gemm, "_memory", {})
+    measured = []
+
+    def fake_times(*args):
+        measured.append(1)
+        return {"separate": 1.0, "in-loop": 0.5} if path == "in-loop" else {
+            "separate": 1.0, "in-loop": 0.99}  # within the margin: separate stays
+
+    monkeypatch.setattr(lstm_loop, "_time_inference", fake_times)
+    runs = {"separate": lstm_loop._separate, "in-loop": lstm_loop._infer}
+    calls = []
+
+    def counted(name):
+        def run(*args):
+            calls.append(name)
+            return runs[name](*args)
+        return run
+
+    monkeypatch.setattr(lstm_loop, "_separate", counted("separate"))
+    monkeypatch.setattr(lstm_loop, "_infer", counted("in-loop"))
+    torch.manual_seed(0)
+    cell = snn.LSTMCell(D, H, bias=bias, dtype=dtype)
+    x = torch.randn(T, B, D, dtype=dtype)
+    state = (torch.randn(B, H, dtype=dtype), torch.randn(B, H, dtype=dtype))
+    mask = (torch.arange(T).unsqueeze(1) < LENGTHS).unsqueeze(-1)
+    tol = {"atol": 1e-12, "rtol": 1e-10} if dtype == torch.float64 else {"atol": 2e-5,
+                                                                          "rtol": 1e-4}
+    for m, reverse in ((None, False), (mask, True)):
+        with torch.no_grad():
+            out, (h, c) = lstm_loop.unroll(cell, x, state, m, reverse)
+            ref, (ref_h, ref_c) = reference_unroll(cell, x, state, m, reverse)
+        for a, b in zip((out, h, c), (ref, ref_h, ref_c)):
+            torch.testing.assert_close(a, b, **tol)
+        assert calls[-1] == path  # the call itself ran the path the measurement picked
+    assert len(measured) == 2  # once per key (the masked call has its own)
+
+
+def test_the_inference_measurement_times_both_paths():
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here: inference runs the PyTorch-op loop")
+    cell = snn.LSTMCell(D, H)
+    x, h0 = torch.randn(T, B, D), torch.zeros(B, H)
+    k = lstm_loop.kernels_for(x)
+    times = lstm_loop._time_inference(k, cell, x, h0, h0, None, False)
+    assert set(times) == {"separate", "in-loop"} and all(0 < t < 1 for t in times.values())

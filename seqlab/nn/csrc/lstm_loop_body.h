@@ -22,11 +22,22 @@ typedef T VEC __attribute__((vector_size(SEQLAB_VEC_BYTES)));
 /* the panel width the Python side packs the weights for */
 long NAME(panel)(void) { return NR; }
 
+/* Two sources: out = [a1 a] @ W, a1 (B x K1) before a (B x K) along k, W's first K1 rows
+   for a1 (K1 = 0: one source); the recurrent step's x_t @ W_ih.T + h @ W_hh.T in one pass. */
 #define MICRO(M) \
-static inline void CAT(NAME(micro), M)(long K, const T* R a, const T* R w, T* R out, long ldo, \
-                                       long ncols) { \
+static inline void CAT(NAME(micro), M)(long K1, const T* R a1, long K, const T* R a, \
+                                       const T* R w, T* R out, long ldo, long ncols) { \
     VEC acc[M][NV]; \
     for (int r = 0; r < M; r++) for (int v = 0; v < NV; v++) acc[r][v] = (VEC){0}; \
+    for (long k = 0; k < K1; k++) { \
+        VEC wv[NV]; \
+        for (int v = 0; v < NV; v++) memcpy(&wv[v], w + k * NR + v * LANES, sizeof(VEC)); \
+        for (int r = 0; r < M; r++) { \
+            T x = a1[r * K1 + k]; \
+            for (int v = 0; v < NV; v++) acc[r][v] += x * wv[v]; \
+        } \
+    } \
+    w += K1 * NR; \
     for (long k = 0; k < K; k++) { \
         VEC wv[NV]; \
         for (int v = 0; v < NV; v++) memcpy(&wv[v], w + k * NR + v * LANES, sizeof(VEC)); \
@@ -45,7 +56,8 @@ MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6) MICRO(7) MICRO(8) MICRO(9)
 MICRO(11) MICRO(12) MICRO(13) MICRO(14) MICRO(15) MICRO(16)
 #undef MICRO
 
-typedef void (*NAME(micro_fn))(long, const T* R, const T* R, T* R, long, long);
+typedef void (*NAME(micro_fn))(long, const T* R, long, const T* R, const T* R, T* R, long,
+                               long);
 #define MICRO_(M) CAT(NAME(micro), M)
 static const NAME(micro_fn) NAME(micros)[17] = {
     0, MICRO_(1), MICRO_(2), MICRO_(3), MICRO_(4), MICRO_(5), MICRO_(6), MICRO_(7), MICRO_(8),
@@ -54,16 +66,22 @@ static const NAME(micro_fn) NAME(micros)[17] = {
 #undef MICRO_
 
 /* panels [np * tid / nth, np * (tid + 1) / nth): thread tid's share of the output columns */
-static void NAME(gemm_part)(long B, long K, long N, const T* R a, const T* R wp, T* R out,
-                            long tid, long nth) {
+static void NAME(gemm2_part)(long B, long K1, const T* R a1, long K, const T* R a, long N,
+                             const T* R wp, T* R out, long tid, long nth) {
     const long np = (N + NR - 1) / NR, p1 = np * (tid + 1) / nth;
     for (long p = np * tid / nth; p < p1; p++) {
-        const T* w = wp + p * K * NR;
+        const T* w = wp + p * (K1 + K) * NR;
         T* o = out + p * NR;
         long ncols = N - p * NR < NR ? N - p * NR : NR, b = 0;
-        for (; b + MR <= B; b += MR) CAT(NAME(micro), MR)(K, a + b * K, w, o + b * N, N, ncols);
-        if (B > b) NAME(micros)[B - b](K, a + b * K, w, o + b * N, N, ncols);
+        for (; b + MR <= B; b += MR)
+            CAT(NAME(micro), MR)(K1, a1 + b * K1, K, a + b * K, w, o + b * N, N, ncols);
+        if (B > b) NAME(micros)[B - b](K1, a1 + b * K1, K, a + b * K, w, o + b * N, N, ncols);
     }
+}
+
+static void NAME(gemm_part)(long B, long K, long N, const T* R a, const T* R wp, T* R out,
+                            long tid, long nth) {
+    NAME(gemm2_part)(B, 0, a, K, a, N, wp, out, tid, nth);
 }
 
 void NAME(gemm)(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
@@ -113,13 +131,15 @@ static void NAME(keep)(long H, const T* R hp, const T* R cp, T* R h, T* R c) {
     for (long j = 0; j < H; j++) { h[j] = hp[j]; c[j] = cp[j]; }
 }
 
-void NAME(lstm_forward)(long b0, long b1, long H, const T* R hw, const T* R xw, const T* R h_prev,
-                      const T* R c_prev, const unsigned char* R mask, T* R act, T* R tc,
-                      T* R h, T* R c) {
+/* xw's rows are xs apart: 4H, or 0 for one bias row added to every row */
+void NAME(lstm_forward)(long b0, long b1, long H, const T* R hw, const T* R xw, long xs,
+                      const T* R h_prev, const T* R c_prev, const unsigned char* R mask,
+                      T* R act, T* R tc, T* R h, T* R c) {
     for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         T* R a = act + g4;
-        for (long j = 0; j < 4 * H; j++) a[j] = hw[g4 + j] + xw[g4 + j];
+        const T* R xr = xw + b * xs;
+        for (long j = 0; j < 4 * H; j++) a[j] = hw[g4 + j] + xr[j];
         NAME(activate)(H, a);
         for (long j = 0; j < H; j++) c[g1 + j] = a[H + j] * c_prev[g1 + j] + a[j] * a[2 * H + j];
         for (long j = 0; j < H; j++) tc[g1 + j] = TANH(c[g1 + j]);
@@ -320,20 +340,25 @@ void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
     b1 = B * (tid + 1) / nth;
 #define SLOTS(t) long rd = reverse ? (t) + 1 : (t), wr = reverse ? (t) : (t) + 1, \
     ks = keep ? (t) : 0;
-void NAME(lstm_forward_loop)(long nt, long steps, long B, long H, long reverse, long keep,
-                           const T* R wp, const T* R xw, const unsigned char* R mask,
-                           T* R Hb, T* R Cb, T* R A, T* R TC, T* R hw) {
+/* With I > 0, x (steps x B x I) is the layer's input and wp holds [W_ih; W_hh].T (I + H
+   rows): each step's GEMM computes x_t @ W_ih.T + h @ W_hh.T and xw is the bias row (or 0),
+   so no steps x B x 4H projection goes through memory (inference). With I = 0, xw holds the
+   projected input of every step. */
+void NAME(lstm_forward_loop)(long nt, long steps, long B, long H, long I, long reverse,
+                           long keep, const T* R wp, const T* R x, const T* R xw,
+                           const unsigned char* R mask, T* R Hb, T* R Cb, T* R A, T* R TC,
+                           T* R hw) {
     const long s1 = B * H, s4 = 4 * B * H;
     TEAM(nt) {
     ROWS
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        NAME(gemm_part)(B, H, 4 * H, Hb + rd * s1, wp, hw, tid, nth);
+        NAME(gemm2_part)(B, I, I ? x + t * B * I : 0, H, Hb + rd * s1, 4 * H, wp, hw, tid, nth);
         BARRIER
-        NAME(lstm_forward)(b0, b1, H, hw, xw + t * s4, Hb + rd * s1, Cb + rd * s1,
-                         mask ? mask + t * B : 0, A + ks * s4, TC + ks * s1, Hb + wr * s1,
-                         Cb + wr * s1);
+        NAME(lstm_forward)(b0, b1, H, hw, I ? xw : xw + t * s4, I ? 0 : 4 * H, Hb + rd * s1,
+                         Cb + rd * s1, mask ? mask + t * B : 0, A + ks * s4, TC + ks * s1,
+                         Hb + wr * s1, Cb + wr * s1);
         BARRIER
     }
     }
