@@ -29,8 +29,6 @@ no vector math library here; float64 uses ``math.exp``.
 from __future__ import annotations
 
 import math
-import mmap
-import threading
 
 import numba
 import numpy as np
@@ -42,6 +40,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from seqlab.nn import gemm
+from seqlab.nn.buffers import empty as _empty
+from seqlab.nn.buffers import workspace
 
 # 'contract' (FMA) only: reassociation would break the rounding trick in _exp_f32.
 _JIT = dict(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
@@ -313,48 +313,13 @@ def _scan_forward(kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tenso
     return out, h_last, block
 
 
-# Large buffers (P, the states, dL/dP, dL/dx: 32-100 MB each at T = 2048) are fresh memory
-# on every call, and a fresh 64 MB tensor costs ~16k page faults here (a VM): ~40 ms, 10-15% of a
-# whole training step. Mapped with transparent huge pages (madvise mode on Linux) the same buffer
-# takes 32 faults. dL/dP is used only inside the backward (kernel, GEMMs, bias sum), so one
-# buffer per thread serves every call.
-_HUGE_MIN = 1 << 21  # bytes
-_WORKSPACE = threading.local()
-
-
-def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """``torch.empty(shape, dtype=dtype)`` on CPU, in huge pages when large (Linux)."""
-    n = math.prod(shape)
-    size = n * torch.empty((), dtype=dtype).element_size()
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)
-    if size < _HUGE_MIN or advice is None:
-        return torch.empty(shape, dtype=dtype)
-    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    try:
-        buf.madvise(advice)
-    except OSError:  # THP off in this kernel: plain pages, still correct
-        pass
-    return torch.frombuffer(buf, dtype=dtype, count=n).view(shape)
-
-
-def _grad_buffer(like: Tensor) -> Tensor:
-    n = like.numel()
-    if n * like.element_size() < _HUGE_MIN:
-        return torch.empty_like(like)
-    buf = getattr(_WORKSPACE, "buf", None)
-    if buf is None or buf.dtype != like.dtype or buf.numel() < n:
-        _WORKSPACE.buf = None  # free the old one first
-        buf = _WORKSPACE.buf = _empty((n,), like.dtype)
-    return buf[:n].view(like.shape)
-
-
 def _scan_backward(kind: str, block: int, G: Tensor, h0: Tensor, lengths: Tensor,
                    out: Tensor, grad_out: Tensor, grad_last: Tensor):
     """Runs the backward kernel on the forward's gates G; returns (grad_P, grad_bias, grad_h0).
 
     ``grad_P`` may be the thread's workspace: use it before the next backward.
     """
-    grad_P = _grad_buffer(G)
+    grad_P = workspace(G, "scan")
     grad_bias_rows = G.new_empty(G.shape[0], G.shape[2])  # (B, G*H), summed over B below
     grad_h0 = torch.empty_like(h0)
     _numba_threads()

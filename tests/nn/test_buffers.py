@@ -1,0 +1,54 @@
+"""Large CPU buffers in huge pages and the per-thread workspaces (seqlab.nn.buffers), and the C
+loops that use them: a workspace reused by consecutive backward calls must not mix them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import seqlab.nn as snn
+from seqlab.nn import buffers, lstm_loop
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1 << 19,), (64, 100, 1024)])
+def test_empty_gives_writable_buffers_of_the_shape_and_dtype(shape):
+    for dtype in (torch.float32, torch.float64):
+        t = buffers.empty(shape, dtype)
+        assert t.shape == shape and t.dtype == dtype and t.is_contiguous()
+        t.fill_(2.5)
+        assert float(t.sum()) == 2.5 * t.numel()
+
+
+def test_a_workspace_is_reused_per_name_and_small_ones_are_fresh():
+    big = torch.empty(1 << 20)  # 4 MiB
+    a, b = buffers.workspace(big, "x"), buffers.workspace(big, "x")
+    assert a.data_ptr() == b.data_ptr() and a.shape == big.shape
+    assert buffers.workspace(big, "y").data_ptr() != a.data_ptr()
+    small = torch.empty(10)
+    assert buffers.workspace(small, "x").data_ptr() != buffers.workspace(small, "x").data_ptr()
+    wider = buffers.workspace(torch.empty(1 << 21), "x")  # grows: a new buffer
+    assert wider.numel() == 1 << 21
+
+
+@pytest.mark.parametrize("cell", ["layernorm_lstm", "gru"])
+def test_stacked_bidirectional_layers_sharing_workspaces_match_the_reference(cell):
+    """Four backward calls of a 2-layer bidirectional layer reuse one workspace in turn
+    (buffers above the huge-page threshold: T B 4H doubles = 5.2 MB); float64, where the two
+    backends agree to rounding."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here: the C loops do not run")
+    torch.manual_seed(0)
+    cls, kwargs = (snn.LSTM, {"cell": "layernorm_lstm"}) if cell != "gru" else (snn.GRU, {})
+    ours = cls(16, 256, 2, bidirectional=True, backend="compiled", dtype=torch.float64, **kwargs)
+    ref = cls(16, 256, 2, bidirectional=True, backend="reference", dtype=torch.float64, **kwargs)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(16, 40, 16, dtype=torch.float64)
+    grads = []
+    for layer in (ours, ref):
+        xi = x.clone().requires_grad_()
+        out, _ = layer(xi)
+        (out * torch.linspace(-1, 1, out.shape[-1], dtype=torch.float64)).sum().backward()
+        grads.append([xi.grad] + [p.grad for p in layer.parameters()])
+    assert ours.backend_used == "compiled"
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)
