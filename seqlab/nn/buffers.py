@@ -1,12 +1,13 @@
-"""Large CPU buffers of the fused kernels (the C loops, the scan) in transparent huge pages.
+"""Large CPU buffers of the fused kernels: huge pages and per-thread workspaces.
 
-The loops' large buffers (saved gates, states, gradients: 5-100 MB each) are fresh memory on
-every call, and a fresh 64 MB tensor costs ~16k page faults on a VM: ~40 ms, 10-15% of a whole
-training step, paid again by every thread that touches new pages (the faults serialize in the
-kernel, so two threads scaled 1.2x instead of 1.8x on the LayerNorm-LSTM backward). Mapped with
-transparent huge pages (madvise mode on Linux) the same buffer takes 32 faults. A buffer used
-only inside one backward can also come from a per-thread :func:`workspace` that every call
-reuses.
+A large buffer (5-100 MB: gates, states, gradients) is fresh memory on every call, and a fresh
+64 MB tensor costs ~16k page faults on a VM: ~40 ms, 10-15% of a scan training step (on the
+LayerNorm-LSTM, with glibc told to keep freed memory, a 2-thread training step took 130 ms
+instead of 188). :func:`empty` maps a buffer with transparent huge pages (madvise mode on
+Linux): 32 faults for the same 64 MB (the scan's buffers). A buffer used only inside one
+backward comes from a per-thread :func:`workspace` that every call reuses (the scan's d P, the
+C loops' d hw): no faults after the first call. The C loops' saved buffers stay plain
+``torch.empty``: mapping huge pages on every call measured no faster for them here.
 """
 
 from __future__ import annotations
@@ -35,13 +36,6 @@ def empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     except OSError:  # THP off in this kernel: plain pages, still correct
         pass
     return torch.frombuffer(buf, dtype=dtype, count=n).view(shape)
-
-
-def empty_like_cpu(like: Tensor, *shape: int) -> Tensor:
-    """A new (shape) buffer of ``like``'s dtype: :func:`empty` on CPU, else ``new_empty``."""
-    if like.device.type == "cpu":
-        return empty(shape, like.dtype)
-    return like.new_empty(shape)
 
 
 def workspace(like: Tensor, name: str = "default") -> Tensor:

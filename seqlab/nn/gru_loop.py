@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from seqlab.nn import lstm_loop
-from seqlab.nn.buffers import empty_like_cpu, workspace
+from seqlab.nn.buffers import workspace
 from seqlab.nn.cells import SimpleGRUCell
 from seqlab.nn.gemm import Linear, weight_grad
 
@@ -57,9 +57,9 @@ def _forward(k, simple: bool, xw: Tensor, W_hh: Tensor, b_hh: Tensor | None, h0:
         xw = torch.cat([xw[..., : 2 * H] + b[: 2 * H], xw[..., 2 * H :]], -1)
         bn = b[2 * H :].contiguous()
     xw = xw.contiguous()
-    Hb = empty_like_cpu(xw, T + 1, B, H)
+    Hb = xw.new_empty(T + 1, B, H)
     Hb[T if reverse else 0] = h0
-    A = empty_like_cpu(xw, T if keep else 1, B, 4 * H)
+    A = xw.new_empty(T if keep else 1, B, 4 * H)
     wp = lstm_loop._panels(W_hh.detach().t(), k.panel)
     hw = xw.new_empty(B, G)  # kept alive here: C gets its address
     k.gru_forward_loop(lstm_loop._threads(B, H), simple, T, B, H, reverse, keep, _ptr(wp), _ptr(xw),
@@ -92,7 +92,7 @@ class _GRULoop(torch.autograd.Function):
         dh = Hb.new_zeros(B, H) if d_hT is None else d_hT.contiguous().clone()
         carry = Hb.new_zeros(B, H)
         G = (2 if ctx.simple else 3) * H
-        DXW = empty_like_cpu(Hb, T, B, G)  # d xw: returned
+        DXW = Hb.new_empty(T, B, G)  # d xw: returned
         DHW = workspace(DXW, "gru-dhw")  # dead when the backward returns
         wp = lstm_loop._panels(W_hh.detach(), k.panel)  # d hw -> d h: d hw @ W_hh
         dh_next = Hb.new_empty(B, H)  # kept alive here: C gets its address

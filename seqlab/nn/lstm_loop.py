@@ -64,7 +64,7 @@ from torch import Tensor
 
 from seqlab.nn import cbuild
 from seqlab.nn import gemm as gemms
-from seqlab.nn.buffers import empty_like_cpu, workspace
+from seqlab.nn.buffers import workspace
 from seqlab.nn.cells import LayerNormLSTMCell
 from seqlab.nn.gemm import Linear, matmul, project_input, weight_grad
 from seqlab.nn.padding import keep_where
@@ -276,13 +276,13 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
     T, B, G = xw.shape
     H = G // 4
     xw = (xw if b_hh is None else xw + b_hh).contiguous()
-    Hb, Cb = empty_like_cpu(xw, T + 1, B, H), empty_like_cpu(xw, T + 1, B, H)
+    Hb, Cb = xw.new_empty(T + 1, B, H), xw.new_empty(T + 1, B, H)
     first = T if reverse else 0
     Hb[first], Cb[first] = h0, c0
     n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
-    saved = {"A": empty_like_cpu(xw, n, B, G), "TC": empty_like_cpu(xw, n, B, H)}
+    saved = {"A": xw.new_empty(n, B, G), "TC": xw.new_empty(n, B, H)}
     if layer_norm:
-        saved.update(NH=empty_like_cpu(xw, n, B, G), CH=empty_like_cpu(xw, n, B, H),
+        saved.update(NH=xw.new_empty(n, B, G), CH=xw.new_empty(n, B, H),
                      RH=xw.new_empty(n, B), RC=xw.new_empty(n, B))
     gemm = _gemm_weights(k, W_hh, B, False)
     ln = tuple(p.detach().contiguous() for p in ln)
@@ -329,7 +329,7 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
     carry = Hb.new_zeros(B, H)  # d h passed through padded steps
     gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
-    DA = empty_like_cpu(Hb, T, B, G)  # d xw: returned
+    DA = Hb.new_empty(T, B, G)  # d xw: returned
     DHW = workspace(DA, "lstm-dhw") if layer_norm else DA  # dead when the backward returns
     # the gains' gradients summed over steps per batch row (rows summed below), and d y's row
     acc = [Hb.new_zeros(B, n) for n in (G, H, H, H)] if layer_norm else []
@@ -409,7 +409,7 @@ def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor |
     panels = _panels(W.t(), k.panel)
     bias = x.new_zeros(4 * H) if cell.bias_ih is None else (
         cell.bias_ih + cell.bias_hh).detach().contiguous()
-    Hb, Cb = empty_like_cpu(x, T + 1, B, H), empty_like_cpu(x, T + 1, B, H)
+    Hb, Cb = x.new_empty(T + 1, B, H), x.new_empty(T + 1, B, H)
     first = T if reverse else 0
     Hb[first], Cb[first] = h0, c0
     act, tc, hw = x.new_empty(B, 4 * H), x.new_empty(B, H), x.new_empty(B, 4 * H)
