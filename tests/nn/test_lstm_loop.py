@@ -156,24 +156,29 @@ def test_without_c_compiler_the_fallback_runs(monkeypatch):
     assert layer.backend_used == "compiled"
 
 
+@pytest.mark.parametrize("batch", [B, 40], ids=["panels", "rows"])
 @pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_c_loops_give_the_same_bits_on_any_number_of_threads(monkeypatch, kind, dtype):
-    """Each thread owns whole rows / GEMM panels, so 3 threads (some with an empty share: the
-    backward GEMM has one panel) give bit for bit what 1 thread gives."""
+def test_c_loops_give_the_same_bits_on_any_number_of_threads(monkeypatch, kind, dtype, batch):
+    """Threads share a step's GEMM panels (B = 7: some with an empty share, the backward GEMM
+    has one panel) or, with a register block of rows each (B = 40), own whole batch rows: 2 and
+    3 threads give bit for bit what 1 thread gives, training and inference."""
     if lstm_loop.c_library() is None:
         pytest.skip("no C compiler here")
     cell = make_cell(kind, dtype)
     g = torch.Generator().manual_seed(6)
-    x = torch.randn(T, B, D, generator=g, dtype=dtype)
-    state = tuple(torch.randn(B, H, generator=g, dtype=dtype) for _ in range(2))
-    mask = torch.arange(T).unsqueeze(1) < LENGTHS
+    x = torch.randn(T, batch, D, generator=g, dtype=dtype)
+    state = tuple(torch.randn(batch, H, generator=g, dtype=dtype) for _ in range(2))
+    lengths = torch.randint(1, T + 1, (batch,), generator=g)
+    mask = (torch.arange(T).unsqueeze(1) < lengths).unsqueeze(-1)
     results = []
-    for threads in (1, 3):
+    for threads in (1, 2, 3):
         monkeypatch.setattr(lstm_loop, "_threads", lambda B, H, n=threads: n)
-        results.append(run(lstm_loop.unroll, cell, x, state, mask, True))
-    for one, three in zip(*results):
-        assert torch.equal(one, three)
+        with torch.no_grad():
+            out, (h, c) = lstm_loop.unroll(cell, x, state, mask, False)
+        results.append([*run(lstm_loop.unroll, cell, x, state, mask, True), out, h, c])
+    for one, *more in zip(*results):
+        assert all(torch.equal(one, other) for other in more)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

@@ -87,6 +87,8 @@ static void NAME(gemm_part)(long B, long K, long N, const T* R a, const T* R wp,
 void NAME(gemm)(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
     NAME(gemm_part)(B, K, N, a, wp, out, 0, 1);
 }
+/* rows of a full register block: a thread's share of the rows must reach it (ROWS below) */
+static const long NAME(block_rows) = MR;
 #undef NR
 #undef LANES
 #undef NV
@@ -334,10 +336,20 @@ void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
 #define THREADS 1
 #define BARRIER
 #endif
-/* Inside a loop each of the nt threads owns rows [b0, b1) of the gate kernels and a share of
-   the GEMM's column panels: every value is computed by the same code whatever nt is. */
+/* Inside a loop each of the nt threads owns rows [b0, b1) of the gate kernels. The batch rows
+   of an RNN never meet, so when every thread has at least a register block of rows (split)
+   each runs its rows' GEMMs too, over all columns, and the threads never wait for each other;
+   with fewer rows they share the GEMM's column panels, two barriers per step. Either way
+   every value is computed by the same code whatever nt is. */
 #define ROWS const long tid = THREAD_ID, nth = THREADS, b0 = B * tid / nth, \
-    b1 = B * (tid + 1) / nth;
+    b1 = B * (tid + 1) / nth, split = nth > 1 && B >= nth * NAME(block_rows);
+/* out = [a1 a] @ W for the B rows: this thread's rows (split), or its column panels then a
+   barrier; SYNC is the barrier that only the column split needs */
+#define STEP_GEMM(K1, A1, K, A, N, W, OUT) \
+    if (split) NAME(gemm2_part)(b1 - b0, K1, (A1) + b0 * (K1), K, (A) + b0 * (K), N, W, \
+                                (OUT) + b0 * (N), 0, 1); \
+    else { NAME(gemm2_part)(B, K1, A1, K, A, N, W, OUT, tid, nth); BARRIER }
+#define SYNC if (!split) { BARRIER }
 #define SLOTS(t) long rd = reverse ? (t) + 1 : (t), wr = reverse ? (t) : (t) + 1, \
     ks = keep ? (t) : 0;
 /* With I > 0, x (steps x B x I) is the layer's input and wp holds [W_ih; W_hh].T (I + H
@@ -354,12 +366,11 @@ void NAME(lstm_forward_loop)(long nt, long steps, long B, long H, long I, long r
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        NAME(gemm2_part)(B, I, I ? x + t * B * I : 0, H, Hb + rd * s1, 4 * H, wp, hw, tid, nth);
-        BARRIER
+        STEP_GEMM(I, I ? x + t * B * I : Hb, H, Hb + rd * s1, 4 * H, wp, hw)
         NAME(lstm_forward)(b0, b1, H, hw, I ? xw : xw + t * s4, I ? 0 : 4 * H, Hb + rd * s1,
                          Cb + rd * s1, mask ? mask + t * B : 0, A + ks * s4, TC + ks * s1,
                          Hb + wr * s1, Cb + wr * s1);
-        BARRIER
+        SYNC
     }
     }
 }
@@ -378,9 +389,8 @@ void NAME(lstm_backward_loop)(long nt, long steps, long B, long H, long reverse,
         memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
         NAME(lstm_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, A + t * s4,
                           TC + t * s1, Cb + rd * s1, carry, dc, DA + t * s4);
-        BARRIER
-        NAME(gemm_part)(B, 4 * H, H, DA + t * s4, wp, dh, tid, nth);
-        BARRIER
+        SYNC
+        STEP_GEMM(0, DA, 4 * H, DA + t * s4, H, wp, dh)
     }
     }
 }
@@ -396,13 +406,12 @@ void NAME(lnlstm_forward_loop)(long nt, long steps, long B, long H, long reverse
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        NAME(gemm_part)(B, H, 4 * H, Hb + rd * s1, wp, hw, tid, nth);
-        BARRIER
+        STEP_GEMM(0, Hb, H, Hb + rd * s1, 4 * H, wp, hw)
         NAME(lnlstm_forward)(b0, b1, H, eps_hh, eps_c, hw, xw + t * s4, gain_hh, gain_c, shift_c,
                            Hb + rd * s1, Cb + rd * s1, mask ? mask + t * B : 0, NH + ks * s4,
                            RH + ks * B, A + ks * s4, CH + ks * s1, RC + ks * B, TY + ks * s1,
                            Hb + wr * s1, Cb + wr * s1);
-        BARRIER
+        SYNC
     }
     }
 }
@@ -427,9 +436,8 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
                             RC + t * B, TY + t * s1, Cb + rd * s1, carry, dc, DA + t * s4,
                             DHW + t * s4, DY, scratch + tid * 8 * H, acc_hh, acc_c,
                             acc_shift);
-        BARRIER
-        NAME(gemm_part)(B, 4 * H, H, DHW + t * s4, wp, dh, tid, nth);
-        BARRIER
+        SYNC
+        STEP_GEMM(0, DHW, 4 * H, DHW + t * s4, H, wp, dh)
     }
     }
 }
@@ -443,15 +451,14 @@ void NAME(gru_forward_loop)(long nt, long simple, long steps, long B, long H, lo
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
-        NAME(gemm_part)(B, H, G * H, Hb + rd * s1, wp, hw, tid, nth);
-        BARRIER
+        STEP_GEMM(0, Hb, H, Hb + rd * s1, G * H, wp, hw)
         if (simple)
             NAME(sgru_forward)(b0, b1, H, hw, xw + t * s3, Hb + rd * s1, mask ? mask + t * B : 0,
                                A + ks * s4, Hb + wr * s1);
         else
             NAME(gru_forward)(b0, b1, H, hw, xw + t * s3, bn, Hb + rd * s1,
                               mask ? mask + t * B : 0, A + ks * s4, Hb + wr * s1);
-        BARRIER
+        SYNC
     }
     }
 }
@@ -475,14 +482,15 @@ void NAME(gru_backward_loop)(long nt, long simple, long steps, long B, long H, l
         else
             NAME(gru_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0,
                                A + t * s4, Hb + rd * s1, carry, DXW + t * s3, DHW + t * s3);
-        BARRIER
-        NAME(gemm_part)(B, G * H, H, DHW + t * s3, wp, dh, tid, nth);
-        BARRIER
+        SYNC
+        STEP_GEMM(0, DHW, G * H, DHW + t * s3, H, wp, dh)
     }
     }
 }
 #undef SLOTS
 #undef ROWS
+#undef STEP_GEMM
+#undef SYNC
 #undef TEAM
 #undef THREAD_ID
 #undef THREADS
