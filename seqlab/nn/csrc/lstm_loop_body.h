@@ -337,12 +337,12 @@ void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
 #define BARRIER
 #endif
 /* Inside a loop each of the nt threads owns rows [b0, b1) of the gate kernels. The batch rows
-   of an RNN never meet, so when every thread has at least a register block of rows (split)
-   each runs its rows' GEMMs too, over all columns, and the threads never wait for each other;
+   of an RNN never meet, so when every thread has at least half a register block of rows
+   (split) each runs its rows' GEMMs too, over all columns, and the threads never wait;
    with fewer rows they share the GEMM's column panels, two barriers per step. Either way
    every value is computed by the same code whatever nt is. */
 #define ROWS const long tid = THREAD_ID, nth = THREADS, b0 = B * tid / nth, \
-    b1 = B * (tid + 1) / nth, split = nth > 1 && B >= nth * NAME(block_rows);
+    b1 = B * (tid + 1) / nth, split = nth > 1 && 2 * B >= nth * NAME(block_rows);
 /* out = [a1 a] @ W for the B rows: this thread's rows (split), or its column panels then a
    barrier; SYNC is the barrier that only the column split needs */
 #define STEP_GEMM(K1, A1, K, A, N, W, OUT) \
