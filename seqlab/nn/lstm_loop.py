@@ -45,10 +45,12 @@ is a third of the GEMM) and the gate kernels above, vectorized at the same width
 is the library's own inlined polynomial, double's glibc's libmvec on x86-64).
 :mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
 caches it. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per
-call, in the runtime torch uses: each thread owns a share of the GEMM's column panels and of
-the batch rows of the gate kernels, two barriers per step, so the results do not depend on the
-thread count), or on one for a small step (``4 B H^2 < _MIN_WORK``) or when the compiler has
-no OpenMP (the library is then built without it). Without a C
+call, in the runtime torch uses: each thread owns a share of the batch rows and, with at least
+half a register block of rows each, runs their step GEMMs too, never waiting for the others;
+with fewer rows the threads share the GEMM's column panels, two barriers per step; either way
+the results do not depend on the thread count), or on one for a small step
+(``4 B H^2 < _MIN_WORK``) or when the compiler has no OpenMP (the library is then built
+without it). Without a C
 compiler (or with ``SEQLAB_NO_C_KERNELS=1``), on GPU, or for other dtypes, the same loop runs
 in Python over PyTorch ops (:class:`_TorchKernels`, the GEMM through ``gemm.matmul``).
 """
