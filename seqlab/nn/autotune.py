@@ -30,6 +30,7 @@ from torch import Tensor
 
 from seqlab.nn import cbuild, lstm_loop
 from seqlab.nn.cells import GRUCell, LSTMCell
+from seqlab.nn.gemm import pow2
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ def eligible(layer, x: Tensor) -> bool:
     return work >= MIN_WORK
 
 
-def _pow2(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
-
-
 @functools.cache
 def _target(isa: str) -> str:
     """The C kernel's target for ``isa`` (``$SEQLAB_CPU_ISA``), looked up once per process."""
@@ -69,7 +66,7 @@ def key(layer, x: Tensor, lengths: Tensor | None, train: bool) -> str:
     T, B = (x.shape[1], x.shape[0]) if layer.batch_first else (x.shape[0], x.shape[1])
     host = cbuild.host_key(_target(cbuild.requested_isa()))
     parts = [layer.mode, layer.input_size, layer.hidden_size, layer.num_layers,
-             layer.num_directions, int(layer.bias), _pow2(B), _pow2(T), int(lengths is not None),
+             layer.num_directions, int(layer.bias), pow2(B), pow2(T), int(lengths is not None),
              str(x.dtype).removeprefix("torch."), "train" if train else "infer",
              torch.get_num_threads(), host]
     return "/".join(map(str, parts))

@@ -72,26 +72,36 @@ def _onednn(x: Tensor, W: Tensor, bias: Tensor | None) -> Tensor:
                                               "")
 
 
+def pow2(n: int) -> int:
+    """``n`` rounded up to a power of two (how sizes enter the measured choices' keys)."""
+    return 1 << max(0, n - 1).bit_length()
+
+
+def best_times(runs: dict[str, Callable], *args, rounds: int = ROUNDS) -> dict[str, float]:
+    """Best-of-``rounds`` seconds of each ``run(*args)``, after one warm-up each, the runs
+    interleaved round by round (so load from other jobs hits every side alike), no autograd."""
+    best = dict.fromkeys(runs, float("inf"))
+    with torch.no_grad():
+        for run in runs.values():
+            run(*args)
+        for _ in range(rounds):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run(*args)
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def _key(x: Tensor, W: Tensor, bias: Tensor | None) -> str:
-    rows = 1 << max(0, x.shape[0] - 1).bit_length()
-    parts = [rows, x.shape[1], W.shape[0], int(W.is_contiguous()), int(bias is not None),
-             str(x.dtype).removeprefix("torch."), torch.get_num_threads(), cbuild.host_key()]
+    parts = [pow2(x.shape[0]), x.shape[1], W.shape[0], int(W.is_contiguous()),
+             int(bias is not None), str(x.dtype).removeprefix("torch."), torch.get_num_threads(),
+             cbuild.host_key()]
     return "/".join(map(str, parts))
 
 
 def _measure(x: Tensor, W: Tensor, bias: Tensor | None) -> dict[str, float]:
     """Best-of-:data:`ROUNDS` seconds of this product on oneDNN and on BLAS (``F.linear``)."""
-    runs = {"onednn": _onednn, "blas": F.linear}
-    best = dict.fromkeys(runs, float("inf"))
-    with torch.no_grad():
-        for run in runs.values():  # warm-up
-            run(x, W, bias)
-        for _ in range(ROUNDS):
-            for name, run in runs.items():
-                start = time.perf_counter()
-                run(x, W, bias)
-                best[name] = min(best[name], time.perf_counter() - start)
-    return best
+    return best_times({"onednn": _onednn, "blas": F.linear}, x, W, bias)
 
 
 def choice(key: str, measure: Callable[[], dict[str, float]], default: str,
@@ -157,17 +167,7 @@ def _wgrad_blas(dy: Tensor, x: Tensor) -> Tensor:
 
 def _measure_wgrad(dy: Tensor, x: Tensor) -> dict[str, float]:
     """Best-of-:data:`ROUNDS` seconds of ``dy.T @ x`` on oneDNN and on BLAS (``torch.mm``)."""
-    runs = {"onednn": _wgrad_onednn, "blas": _wgrad_blas}
-    best = dict.fromkeys(runs, float("inf"))
-    with torch.no_grad():
-        for run in runs.values():  # warm-up
-            run(dy, x)
-        for _ in range(ROUNDS):
-            for name, run in runs.items():
-                start = time.perf_counter()
-                run(dy, x)
-                best[name] = min(best[name], time.perf_counter() - start)
-    return best
+    return best_times({"onednn": _wgrad_onednn, "blas": _wgrad_blas}, dy, x)
 
 
 def weight_grad_choice(dy: Tensor, x: Tensor) -> str:
@@ -175,8 +175,7 @@ def weight_grad_choice(dy: Tensor, x: Tensor) -> str:
     unless oneDNN, with its two transposed copies, measured faster by :data:`MARGIN`)."""
     if not measured(dy.shape[0] * dy.shape[1] * x.shape[1]):
         return "blas"
-    rows = 1 << max(0, dy.shape[0] - 1).bit_length()
-    key = "/".join(map(str, ["wgrad", rows, dy.shape[1], x.shape[1],
+    key = "/".join(map(str, ["wgrad", pow2(dy.shape[0]), dy.shape[1], x.shape[1],
                              str(dy.dtype).removeprefix("torch."), torch.get_num_threads(),
                              cbuild.host_key()]))
     return _gemm_choice(key, lambda: _measure_wgrad(dy, x), "blas", "onednn")

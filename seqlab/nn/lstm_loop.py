@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import time
 
 import torch
 from torch import Tensor
@@ -272,15 +271,31 @@ def _slots(reverse: bool, t: int) -> tuple[int, int]:
     return (t + 1, t) if reverse else (t, t + 1)
 
 
+def _state_buffers(like: Tensor, h0: Tensor, c0: Tensor, T: int, reverse: bool):
+    """The (T + 1)-slot state buffers Hb, Cb with (h0, c0) in the slot step 0 reads."""
+    B, H = h0.shape
+    Hb, Cb = like.new_empty(T + 1, B, H), like.new_empty(T + 1, B, H)
+    first = T if reverse else 0
+    Hb[first], Cb[first] = h0, c0
+    return Hb, Cb
+
+
+def _outputs(Hb: Tensor, Cb: Tensor, mask: Tensor | None, reverse: bool):
+    """(out, h_T, c_T) from the state buffers: out is 0 at padded steps."""
+    out = Hb[:-1] if reverse else Hb[1:]
+    if mask is not None:
+        out = out * mask.unsqueeze(-1)
+    last = 0 if reverse else Hb.shape[0] - 1
+    return out, Hb[last].clone(), Cb[last].clone()
+
+
 def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0: Tensor,
              c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
     """Runs the loop; returns (out, h_T, c_T, state buffers Hb, Cb, saved buffers)."""
     T, B, G = xw.shape
     H = G // 4
     xw = (xw if b_hh is None else xw + b_hh).contiguous()
-    Hb, Cb = xw.new_empty(T + 1, B, H), xw.new_empty(T + 1, B, H)
-    first = T if reverse else 0
-    Hb[first], Cb[first] = h0, c0
+    Hb, Cb = _state_buffers(xw, h0, c0, T, reverse)
     n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
     saved = {"A": xw.new_empty(n, B, G), "TC": xw.new_empty(n, B, H)}
     if layer_norm:
@@ -313,11 +328,7 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
             else:
                 k.lstm_forward(B, H, hw, X_r[t], H_r[p], C_r[p], M_r[t], rows["A"][t],
                                rows["TC"][t], H_r[w], C_r[w])
-    out = Hb[:-1] if reverse else Hb[1:]
-    if mask is not None:
-        out = out * mask.unsqueeze(-1)
-    last = 0 if reverse else T
-    return out, Hb[last].clone(), Cb[last].clone(), Hb, Cb, saved
+    return *_outputs(Hb, Cb, mask, reverse), Hb, Cb, saved
 
 
 def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: dict, ln: tuple,
@@ -411,18 +422,13 @@ def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor |
     panels = _panels(W.t(), k.panel)
     bias = x.new_zeros(4 * H) if cell.bias_ih is None else (
         cell.bias_ih + cell.bias_hh).detach().contiguous()
-    Hb, Cb = x.new_empty(T + 1, B, H), x.new_empty(T + 1, B, H)
-    first = T if reverse else 0
-    Hb[first], Cb[first] = h0, c0
+    Hb, Cb = _state_buffers(x, h0, c0, T, reverse)
     act, tc, hw = x.new_empty(B, 4 * H), x.new_empty(B, H), x.new_empty(B, 4 * H)
     k.lstm_forward_loop(_threads(B, H), T, B, H, I, reverse, False, _ptr(panels), _ptr(x),
                         _ptr(bias), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(act), _ptr(tc),
                         _ptr(hw))
-    out = Hb[:-1] if reverse else Hb[1:]
-    if mask is not None:
-        out = out * mask.unsqueeze(-1)
-    last = 0 if reverse else T
-    return out, (Hb[last].clone(), Cb[last].clone())
+    out, h, c = _outputs(Hb, Cb, mask, reverse)
+    return out, (h, c)
 
 
 def _separate(k, cell, x, h0, c0, mask, reverse):
@@ -443,27 +449,17 @@ def _in_loop_projection(k, cell, x, h0, c0, mask, reverse) -> bool:
     H = cell.hidden_size
     if not gemms.measured(T * B * (I + H) * 4 * H):
         return False
-    key = "/".join(map(str, ["lstm-infer", 1 << max(0, T - 1).bit_length(),
-                             1 << max(0, B - 1).bit_length(), I, H, int(mask is not None),
-                             str(x.dtype).removeprefix("torch."), torch.get_num_threads(),
-                             cbuild.host_key(kernel_target())]))
-
+    key = "/".join(map(str, ["lstm-infer", gemms.pow2(T), gemms.pow2(B), I, H,
+                             int(mask is not None), str(x.dtype).removeprefix("torch."),
+                             torch.get_num_threads(), cbuild.host_key(kernel_target())]))
     return gemms.choice(key, lambda: _time_inference(k, cell, x, h0, c0, mask, reverse),
                         "separate", "in-loop") == "in-loop"
 
 
 def _time_inference(k, cell, x, h0, c0, mask, reverse) -> dict[str, float]:
     """Best-of-3 seconds (after a warm-up) of :func:`_separate` and :func:`_infer`."""
-    runs = {"separate": _separate, "in-loop": _infer}
-    best = dict.fromkeys(runs, float("inf"))
-    for run in runs.values():
-        run(k, cell, x, h0, c0, mask, reverse)
-    for _ in range(3):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run(k, cell, x, h0, c0, mask, reverse)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+    return gemms.best_times({"separate": _separate, "in-loop": _infer}, k, cell, x, h0, c0,
+                            mask, reverse)
 
 
 def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
@@ -471,13 +467,13 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     layer_norm = type(cell) is LayerNormLSTMCell
     h0, c0 = state
     b_hh = cell.bias_hh
+    m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()  # (T, B) bool
     grad = torch.is_grad_enabled() and any(
         p.requires_grad for p in (x, h0, c0, *cell.parameters()))
-    k = kernels_for(x)
-    if not grad and not layer_norm and isinstance(k, _CKernels):
-        m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()
+    if not grad and not layer_norm:  # inference of the plain cell
+        k = kernels_for(x)
         with torch.no_grad():
-            if _in_loop_projection(k, cell, x, h0, c0, m, reverse):
+            if isinstance(k, _CKernels) and _in_loop_projection(k, cell, x, h0, c0, m, reverse):
                 return _infer(k, cell, x, h0, c0, m, reverse)
             return _separate(k, cell, x, h0, c0, m, reverse)
     if layer_norm:
@@ -487,7 +483,6 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     else:  # b_ih + b_hh added by the input GEMM
         bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
         xw, b_hh, ln, eps = Linear.apply(x, cell.weight_ih, bias), None, (), ()
-    m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()  # (T, B) bool
     tensors = (xw, cell.weight_hh, b_hh, h0, c0, *ln)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, *tensors)

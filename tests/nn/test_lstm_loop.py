@@ -186,7 +186,7 @@ def test_c_loops_give_the_same_bits_on_any_number_of_threads(monkeypatch, kind, 
 @pytest.mark.parametrize("path", ["in-loop", "separate"])
 def test_both_inference_paths_equal_the_reference(monkeypatch, tmp_path, dtype, bias, path):
     """Inference projects the input inside the C loop or before it, whichever measured faster
-    (a fake clock here picks each in turn); both equal the reference loop, with padding and in
+    (fake timings here pick each in turn); both equal the reference loop, with padding and in
     reverse."""
     if lstm_loop.c_library() is None:
         pytest.skip("no C compiler here: inference runs the PyTorch-op loop")

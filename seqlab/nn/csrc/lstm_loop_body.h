@@ -24,28 +24,23 @@ long NAME(panel)(void) { return NR; }
 
 /* Two sources: out = [a1 a] @ W, a1 (B x K1) before a (B x K) along k, W's first K1 rows
    for a1 (K1 = 0: one source); the recurrent step's x_t @ W_ih.T + h @ W_hh.T in one pass. */
+/* acc[M][NV] += A (M x KK, rows KK apart) @ the panel rows at W */
+#define ACCUMULATE(M, KK, A, W) \
+    for (long k = 0; k < (KK); k++) { \
+        VEC wv[NV]; \
+        for (int v = 0; v < NV; v++) memcpy(&wv[v], (W) + k * NR + v * LANES, sizeof(VEC)); \
+        for (int r = 0; r < M; r++) { \
+            T x = (A)[r * (KK) + k]; \
+            for (int v = 0; v < NV; v++) acc[r][v] += x * wv[v]; \
+        } \
+    }
 #define MICRO(M) \
 static inline void CAT(NAME(micro), M)(long K1, const T* R a1, long K, const T* R a, \
                                        const T* R w, T* R out, long ldo, long ncols) { \
     VEC acc[M][NV]; \
     for (int r = 0; r < M; r++) for (int v = 0; v < NV; v++) acc[r][v] = (VEC){0}; \
-    for (long k = 0; k < K1; k++) { \
-        VEC wv[NV]; \
-        for (int v = 0; v < NV; v++) memcpy(&wv[v], w + k * NR + v * LANES, sizeof(VEC)); \
-        for (int r = 0; r < M; r++) { \
-            T x = a1[r * K1 + k]; \
-            for (int v = 0; v < NV; v++) acc[r][v] += x * wv[v]; \
-        } \
-    } \
-    w += K1 * NR; \
-    for (long k = 0; k < K; k++) { \
-        VEC wv[NV]; \
-        for (int v = 0; v < NV; v++) memcpy(&wv[v], w + k * NR + v * LANES, sizeof(VEC)); \
-        for (int r = 0; r < M; r++) { \
-            T x = a[r * K + k]; \
-            for (int v = 0; v < NV; v++) acc[r][v] += x * wv[v]; \
-        } \
-    } \
+    ACCUMULATE(M, K1, a1, w) \
+    ACCUMULATE(M, K, a, w + K1 * NR) \
     for (int r = 0; r < M; r++) { \
         T tmp[NR]; \
         for (int v = 0; v < NV; v++) memcpy(tmp + v * LANES, &acc[r][v], sizeof(VEC)); \
@@ -55,6 +50,7 @@ static inline void CAT(NAME(micro), M)(long K1, const T* R a1, long K, const T* 
 MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6) MICRO(7) MICRO(8) MICRO(9) MICRO(10)
 MICRO(11) MICRO(12) MICRO(13) MICRO(14) MICRO(15) MICRO(16)
 #undef MICRO
+#undef ACCUMULATE
 
 typedef void (*NAME(micro_fn))(long, const T* R, long, const T* R, const T* R, T* R, long,
                                long);
