@@ -1,7 +1,8 @@
 """LSTM and LayerNorm-LSTM time loops of the ``compiled`` backend, with a hand-written backward.
 
 One direction of one layer is one autograd node. With ``xw = x @ W_ih.T + b_ih`` computed for
-all steps by one GEMM outside (``LN_ih`` applied there too for the layer-norm cell)::
+all steps by one GEMM first (for the layer-norm cell ``xw = x @ W_ih.T``, which the loop
+normalises row by row: ``LN_ih`` and ``b_ih`` are applied inside)::
 
     forward, each t:   hw = h @ W_hh.T                          (GEMM, B x H by H x 4H)
                        gates, state and output from (xw_t, hw, h, c): one fused kernel
@@ -20,22 +21,25 @@ LSTMCell (``b = b_ih + b_hh``, both folded into ``xw``)::
     d o = e * tanh(c') * o * (1 - o);   d i = dc~ * g * i * (1 - i)
     d f = dc~ * c * f * (1 - f);        d g = dc~ * i * (1 - g^2);   d c = dc~ * f
 
-LayerNormLSTMCell (``hw^ = (hw - mean) * rstd`` over the 4H gates, ``c^`` likewise over H)::
+LayerNormLSTMCell (``hw^ = (hw - mean) * rstd`` over the 4H gates, ``xw^`` likewise, ``c^``
+over H)::
 
-    i, f, g, o = (xw + gain_hh * hw^).chunk(4);   c' = f * c + i * g
-    y = gain_c * c'^ + shift_c;                   h' = o * tanh(y)
+    i, f, g, o = (gain_ih * xw^ + b_ih + gain_hh * hw^).chunk(4);   c' = f * c + i * g
+    y = gain_c * c'^ + shift_c;                                      h' = o * tanh(y)
 
     backward: d y = e * o * (1 - tanh(y)^2),  d o = e * tanh(y) * o * (1 - o);
     dc~ = dc + rstd_c * (d c'^ - mean(d c'^) - c'^ * mean(d c'^ * c'^)),  d c'^ = d y * gain_c
     (gates as above); d hw = rstd_hh * (d hw^ - mean(d hw^) - hw^ * mean(d hw^ * hw^)),
-    d hw^ = d a * gain_hh;  d gain_hh = sum(d a * hw^), d gain_c = sum(d y * c'^),
-    d shift_c = sum(d y).
+    d hw^ = d a * gain_hh (d xw from d xw^ = d a * gain_ih the same way);
+    d gain_hh = sum(d a * hw^), d gain_ih = sum(d a * xw^), d b_ih = sum(d a),
+    d gain_c = sum(d y * c'^), d shift_c = sum(d y).
 
 Padded steps (``mask`` False) keep h and c and output 0: their gates get no gradient and d h,
 d c pass through to the step before.
 
 The gates are saved in the forward (after their sigmoid/tanh), so the backward recomputes
-nothing. On CPU in float32/float64 each direction's whole time loop, forward and backward, is
+nothing; they and the states come from :func:`seqlab.nn.buffers.pooled` (no page faults once
+a training step has run), the packed weights and the backward's d hw from workspaces. On CPU in float32/float64 each direction's whole time loop, forward and backward, is
 one call into a small C library (``csrc/lstm_loop.c``, float and double from one source through
 the preprocessor): its own GEMM for the recurrent product on weights packed in column panels of
 ``NV`` vectors, ``MR`` x ``NV`` register blocks (vector width and blocking follow the ISA the
@@ -65,9 +69,9 @@ from torch import Tensor
 
 from seqlab.nn import cbuild
 from seqlab.nn import gemm as gemms
-from seqlab.nn.buffers import workspace
+from seqlab.nn.buffers import pooled, workspace
 from seqlab.nn.cells import LayerNormLSTMCell
-from seqlab.nn.gemm import Linear, matmul, project_input, weight_grad
+from seqlab.nn.gemm import Linear, dense, matmul, weight_grad
 from seqlab.nn.padding import keep_where
 
 log = logging.getLogger(__name__)
@@ -76,8 +80,8 @@ _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then point
     "gemm": (3, 0, 3),
     "lstm_forward_loop": (7, 0, 9),
     "lstm_backward_loop": (5, 0, 11),
-    "lnlstm_forward_loop": (6, 2, 15),
-    "lnlstm_backward_loop": (5, 0, 23),
+    "lnlstm_forward_loop": (6, 3, 18),
+    "lnlstm_backward_loop": (5, 0, 28),
     "gru_forward_loop": (7, 0, 7),  # seqlab/nn/gru_loop.py
     "gru_backward_loop": (6, 0, 10),
 }
@@ -186,12 +190,16 @@ class _TorchKernels:
         return rstd * (g - g.mean(1, keepdim=True) - xhat * (g * xhat).mean(1, keepdim=True))
 
     @classmethod
-    def lnlstm_forward(cls, B, H, eps_hh, eps_c, hw, xw, gain_hh, gain_c, shift_c, h_prev,
-                       c_prev, mask, nhw, rstd_hh, act, chat, rstd_c, ty, h, c):
+    def lnlstm_forward(cls, B, H, eps_ih, eps_hh, eps_c, hw, xw, gain_ih, bias_ih, gain_hh,
+                       gain_c, shift_c, h_prev, c_prev, mask, rstd_ih, nhw, rstd_hh, act, chat,
+                       rstd_c, ty, h, c):
+        n, r = cls._ln(xw, eps_ih)
+        xw.copy_(n)  # LN_ih's x^ replaces x @ W_ih.T, as in the C kernel
+        rstd_ih.copy_(r.squeeze(1))
         n, r = cls._ln(hw, eps_hh)
         nhw.copy_(n)
         rstd_hh.copy_(r.squeeze(1))
-        torch.addcmul(xw, gain_hh, n, out=act)
+        torch.addcmul(torch.addcmul(bias_ih, gain_ih, xw), gain_hh, n, out=act)
         cls._activate(act, H)
         i, f, g, o = act.chunk(4, 1)
         torch.mul(i, g, out=c)
@@ -204,21 +212,26 @@ class _TorchKernels:
         cls._keep(mask, h_prev, c_prev, h, c)
 
     @classmethod
-    def lnlstm_backward(cls, B, H, dh_next, d_out, mask, gain_hh, gain_c, nhw, rstd_hh, act,
-                        chat, rstd_c, ty, c_prev, carry, dc, da, dhw, dy, scratch, acc_hh,
-                        acc_c, acc_shift):
+    def lnlstm_backward(cls, B, H, dh_next, d_out, mask, gain_ih, gain_hh, gain_c, nxw, rstd_ih,
+                        nhw, rstd_hh, act, chat, rstd_c, ty, c_prev, carry, dc, dxw, dhw, dy,
+                        scratch, acc_ih, acc_b, acc_hh, acc_c, acc_shift):
         e, m = cls._incoming(dh_next, d_out, mask, carry)
         i, f, g, o = act.chunk(4, 1)
         torch.mul(e * o, 1 - ty * ty, out=dy)
         dcn = dc + cls._ln_back(dy, gain_c, chat, rstd_c.unsqueeze(1))
         if m is not None:
             dcn = torch.where(m, dcn, 0)
-        torch.cat([dcn * g * i * (1 - i), dcn * c_prev * f * (1 - f), dcn * i * (1 - g * g),
-                   e * ty * o * (1 - o)], 1, out=da)
+        da = torch.cat([dcn * g * i * (1 - i), dcn * c_prev * f * (1 - f),
+                        dcn * i * (1 - g * g), e * ty * o * (1 - o)], 1)
         dhw.copy_(cls._ln_back(da, gain_hh, nhw, rstd_hh.unsqueeze(1)))
+        dxw.copy_(cls._ln_back(da, gain_ih, nxw, rstd_ih.unsqueeze(1)))
         dc.copy_(dcn * f if m is None else torch.where(m, dcn * f, dc))
-        if m is not None:  # padded rows: dy holds garbage there, da is 0
-            dy.masked_fill_(~m, 0)
+        if m is not None:  # padded rows: da is 0, dy and the saved rows may hold garbage
+            for t in (dy, dhw, dxw):
+                t.masked_fill_(~m, 0)
+            nxw = nxw.masked_fill(~m, 0)
+        acc_ih.addcmul_(da, nxw)
+        acc_b.add_(da)
         acc_hh.addcmul_(da, nhw)
         acc_c.addcmul_(dy, chat)
         acc_shift.add_(dy)
@@ -235,18 +248,16 @@ def kernels_for(t: Tensor):
 
 # --------------------------------------------------------------------------------- loops
 def _panels(M: Tensor, width: int) -> Tensor:
-    """M (K x N) in the C GEMM's layout: panels of ``width`` columns, each (K, width)."""
+    """M (K x N) in the C GEMM's layout: panels of ``width`` columns, each (K, width), in this
+    thread's ``"panels"`` workspace (packed on every call and dead when the C call returns)."""
     K, N = M.shape
-    Np = -(-N // width) * width
-    if M.t().is_contiguous():  # M = W.T: pad W's rows, then transpose width x K blocks
-        if Np == N:  # no padding: one copy
-            return M.t().view(-1, width, K).transpose(1, 2).contiguous()
-        padded = M.new_zeros(Np, K)
-        padded[:N] = M.t()
-        return padded.view(-1, width, K).transpose(1, 2).contiguous()
-    padded = M.new_zeros(K, Np)
-    padded[:, :N] = M
-    return padded.view(K, -1, width).transpose(0, 1).contiguous()
+    full, P = N // width, -(-N // width)
+    out = workspace(M.new_empty(0), "panels", (P, K, width))
+    out[:full].copy_(M[:, : full * width].unflatten(1, (full, width)).transpose(0, 1))
+    if full < P:  # the last panel padded with zero columns
+        out[full].zero_()
+        out[full, :, : N - full * width].copy_(M[:, full * width :])
+    return out
 
 
 def _gemm_weights(k, W: Tensor, batch_size: int, transpose: bool):
@@ -274,7 +285,7 @@ def _slots(reverse: bool, t: int) -> tuple[int, int]:
 def _state_buffers(like: Tensor, h0: Tensor, c0: Tensor, T: int, reverse: bool):
     """The (T + 1)-slot state buffers Hb, Cb with (h0, c0) in the slot step 0 reads."""
     B, H = h0.shape
-    Hb, Cb = like.new_empty(T + 1, B, H), like.new_empty(T + 1, B, H)
+    Hb, Cb = pooled(like, (T + 1, B, H)), pooled(like, (T + 1, B, H))
     first = T if reverse else 0
     Hb[first], Cb[first] = h0, c0
     return Hb, Cb
@@ -289,33 +300,45 @@ def _outputs(Hb: Tensor, Cb: Tensor, mask: Tensor | None, reverse: bool):
     return out, Hb[last].clone(), Cb[last].clone()
 
 
+def _project(x: Tensor, W_ih: Tensor) -> Tensor:
+    """``x @ W_ih.T`` over (T, B, I): a fresh buffer the LayerNorm-LSTM loop normalises in
+    place (LN_ih's x^, saved for the backward)."""
+    T, B, I = x.shape
+    return dense(x.reshape(T * B, I), W_ih).view(T, B, W_ih.shape[0])
+
+
 def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0: Tensor,
              c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
-    """Runs the loop; returns (out, h_T, c_T, state buffers Hb, Cb, saved buffers)."""
+    """Runs the loop; returns (out, h_T, c_T, state buffers Hb, Cb, saved buffers). For the
+    layer norm, ``xw`` is the layer's input x and ``ln`` is (W_ih, gain_ih, b_ih or None,
+    gain_hh, gain_c, shift_c): the loop applies LN_ih too."""
+    ln = tuple(None if p is None else p.detach().contiguous() for p in ln)
+    if layer_norm:
+        W_ih, gain_ih, b_ih, *rest = ln
+        xw = _project(xw, W_ih)
+        ln = (gain_ih, xw.new_zeros(W_ih.shape[0]) if b_ih is None else b_ih, *rest)
     T, B, G = xw.shape
     H = G // 4
     xw = (xw if b_hh is None else xw + b_hh).contiguous()
     Hb, Cb = _state_buffers(xw, h0, c0, T, reverse)
     n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
-    saved = {"A": xw.new_empty(n, B, G), "TC": xw.new_empty(n, B, H)}
+    saved = {"A": pooled(xw, (n, B, G)), "TC": pooled(xw, (n, B, H))}
     if layer_norm:
-        saved.update(NH=xw.new_empty(n, B, G), CH=xw.new_empty(n, B, H),
-                     RH=xw.new_empty(n, B), RC=xw.new_empty(n, B))
+        saved.update(NX=xw, RX=xw.new_empty(n, B), NH=pooled(xw, (n, B, G)),
+                     CH=pooled(xw, (n, B, H)), RH=xw.new_empty(n, B), RC=xw.new_empty(n, B))
     gemm = _gemm_weights(k, W_hh, B, False)
-    ln = tuple(p.detach().contiguous() for p in ln)
     if isinstance(k, _CKernels):
         hw = xw.new_empty(B, G)
         if layer_norm:
             k.lnlstm_forward_loop(_threads(B, H), T, B, H, reverse, keep, *eps, _ptr(gemm),
                                   _ptr(xw), *map(_ptr, ln), _ptr(mask), _ptr(Hb), _ptr(Cb),
-                                  *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
-                                  _ptr(hw))
+                                  *(_ptr(saved[n]) for n in _LN_FORWARD), _ptr(hw))
         else:
             k.lstm_forward_loop(_threads(B, H), T, B, H, 0, reverse, keep, _ptr(gemm), None,
                                 _ptr(xw), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(saved["A"]),
                                 _ptr(saved["TC"]), _ptr(hw))
     else:
-        rows = {name: list(b.unbind(0)) * (T // n) for name, b in saved.items()}
+        rows = {name: list(b.unbind(0)) * (T // b.shape[0]) for name, b in saved.items()}
         H_r, C_r, X_r = Hb.unbind(0), Cb.unbind(0), xw.unbind(0)
         M_r = [None] * T if mask is None else mask.unbind(0)
         for t in reversed(range(T)) if reverse else range(T):
@@ -323,18 +346,23 @@ def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0
             hw = gemm(H_r[p])
             if layer_norm:
                 k.lnlstm_forward(B, H, *eps, hw, X_r[t], *ln, H_r[p], C_r[p], M_r[t],
-                                 *(rows[n][t] for n in ("NH", "RH", "A", "CH", "RC", "TC")),
-                                 H_r[w], C_r[w])
+                                 *(rows[n][t] for n in _LN_FORWARD), H_r[w], C_r[w])
             else:
                 k.lstm_forward(B, H, hw, X_r[t], H_r[p], C_r[p], M_r[t], rows["A"][t],
                                rows["TC"][t], H_r[w], C_r[w])
     return *_outputs(Hb, Cb, mask, reverse), Hb, Cb, saved
 
 
+# the saved buffers in the order of the layer norm kernels' arguments
+_LN_FORWARD = ("RX", "NH", "RH", "A", "CH", "RC", "TC")
+_LN_BACKWARD = ("NX", "RX", "NH", "RH", "A", "CH", "RC", "TC")
+
+
 def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: dict, ln: tuple,
               mask: Tensor | None, reverse: bool, d_out, d_hT, d_cT):
-    """d xw (the gates' pre-activations), d hw (for the layer norm; else d xw again), the
-    layer norm's (d gain_hh, d gain_c, d shift_c) (else ()), d h_0 and d c_0."""
+    """d xw (the gates' pre-activations; for the layer norm d (x @ W_ih.T)), d hw (the
+    recurrent GEMM's output; without the layer norm d xw again), the layer norm's (d gain_ih,
+    d b_ih, d gain_hh, d gain_c, d shift_c) (else ()), d h_0 and d c_0."""
     T, B, G = saved["A"].shape
     H = G // 4
     d_out = Hb.new_zeros(T, B, H) if d_out is None else d_out.contiguous()
@@ -342,21 +370,22 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
     carry = Hb.new_zeros(B, H)  # d h passed through padded steps
     gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
-    DA = Hb.new_empty(T, B, G)  # d xw: returned
-    DHW = workspace(DA, "lstm-dhw") if layer_norm else DA  # dead when the backward returns
-    # the gains' gradients summed over steps per batch row (rows summed below), and d y's row
-    acc = [Hb.new_zeros(B, n) for n in (G, H, H, H)] if layer_norm else []
-    ln = tuple(p.detach().contiguous() for p in ln)
+    # d xw: returned (for the layer norm d (x @ W_ih.T), dead when the backward returns)
+    DA = workspace(Hb, "lstm-da", (T, B, G)) if layer_norm else Hb.new_empty(T, B, G)
+    DHW = workspace(Hb, "lstm-dhw", (T, B, G)) if layer_norm else DA
+    # the gains' and b_ih's gradients summed over steps per batch row (rows summed below),
+    # and d y's row
+    acc = [Hb.new_zeros(B, n) for n in (G, G, G, H, H, H)] if layer_norm else []
+    gains = tuple(ln[i].detach().contiguous() for i in (1, 3, 4)) if layer_norm else ()
     if isinstance(k, _CKernels):
         dh_next, threads = Hb.new_empty(B, H), _threads(B, H)
         if layer_norm:
             scratch = Hb.new_empty(threads, 8 * H)  # one slice per thread
             k.lnlstm_backward_loop(threads, T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
-                                   _ptr(ln[0]), _ptr(ln[1]),
-                                   *(_ptr(saved[n]) for n in ("NH", "RH", "A", "CH", "RC", "TC")),
+                                   *map(_ptr, gains), *(_ptr(saved[n]) for n in _LN_BACKWARD),
                                    _ptr(Cb), _ptr(dh), _ptr(carry), _ptr(dc), _ptr(DA),
-                                   _ptr(DHW), _ptr(acc[3]), _ptr(scratch), _ptr(dh_next),
-                                   *map(_ptr, acc[:3]))
+                                   _ptr(DHW), _ptr(acc[5]), _ptr(scratch), _ptr(dh_next),
+                                   *map(_ptr, acc[:5]))
         else:
             k.lstm_backward_loop(threads, T, B, H, reverse, _ptr(gemm), _ptr(d_out), _ptr(mask),
                                  _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(Cb), _ptr(dh),
@@ -368,20 +397,21 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
         for t in range(T) if reverse else reversed(range(T)):
             p, _ = _slots(reverse, t)
             if layer_norm:
-                k.lnlstm_backward(B, H, dh, DO_r[t], M_r[t], ln[0], ln[1],
-                                  *(rows[n][t] for n in ("NH", "RH", "A", "CH", "RC", "TC")),
-                                  C_r[p], carry, dc, DA_r[t], DHW_r[t], acc[3], None,
-                                  *acc[:3])
+                k.lnlstm_backward(B, H, dh, DO_r[t], M_r[t], *gains,
+                                  *(rows[n][t] for n in _LN_BACKWARD), C_r[p], carry, dc,
+                                  DA_r[t], DHW_r[t], acc[5], None, *acc[:5])
             else:
                 k.lstm_backward(B, H, dh, DO_r[t], M_r[t], rows["A"][t], rows["TC"][t], C_r[p],
                                 carry, dc, DA_r[t])
             dh = gemm(DHW_r[t])
-    d_ln = tuple(a.sum(0) for a in acc[:3])  # d gain_hh, d gain_c, d shift_c
+    d_ln = tuple(a.sum(0) for a in acc[:5])  # d gain_ih, d b_ih, d gain_hh, d gain_c, d shift_c
     return DA, DHW, d_ln, dh + carry, dc
 
 
 class _LSTMLoop(torch.autograd.Function):
-    """One direction of an LSTM / LayerNorm-LSTM layer; differentiable once."""
+    """One direction of an LSTM / LayerNorm-LSTM layer; differentiable once. For the layer
+    norm, ``xw`` is the input x and ``ln`` = (W_ih, gain_ih, b_ih or None, gain_hh, gain_c,
+    shift_c): the input GEMM and LN_ih run inside (see :func:`_forward`)."""
 
     @staticmethod
     def forward(ctx, layer_norm, eps, mask, reverse, xw, W_hh, b_hh, h0, c0, *ln):
@@ -390,13 +420,14 @@ class _LSTMLoop(torch.autograd.Function):
         ctx.layer_norm, ctx.mask, ctx.reverse, ctx.has_bias = layer_norm, mask, reverse, \
             b_hh is not None
         ctx.names = sorted(saved)
-        ctx.save_for_backward(W_hh, Hb, Cb, *(saved[name] for name in ctx.names), *ln)
+        x = xw if layer_norm else None  # d W_ih = d (x W_ih.T).T @ x
+        ctx.save_for_backward(W_hh, Hb, Cb, x, *(saved[name] for name in ctx.names), *ln)
         return out, hT, cT
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_hT, d_cT):
-        W_hh, Hb, Cb, *rest = ctx.saved_tensors
+        W_hh, Hb, Cb, x, *rest = ctx.saved_tensors
         saved = dict(zip(ctx.names, rest[: len(ctx.names)]))
         ln = rest[len(ctx.names):]
         DA, DHW, d_ln, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, W_hh, Hb, Cb,
@@ -405,7 +436,13 @@ class _LSTMLoop(torch.autograd.Function):
         H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
         d_W = weight_grad(DHW.flatten(0, 1), H_prev.flatten(0, 1)) if need[5] else None
         d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
-        return (None, None, None, None, DA, d_W, d_b, dh, dc, *d_ln)
+        if not ctx.layer_norm:
+            return (None, None, None, None, DA, d_W, d_b, dh, dc)
+        W_ih, DA2, x2 = ln[0], DA.flatten(0, 1), x.flatten(0, 1)
+        d_x = dense(DA2, W_ih.t()).view(x.shape) if need[4] else None
+        d_W_ih = weight_grad(DA2, x2) if need[9] else None
+        d_ln = tuple(g if n else None for g, n in zip(d_ln, need[10:]))
+        return (None, None, None, None, d_x, d_W, d_b, dh, dc, d_W_ih, *d_ln)
 
 
 def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
@@ -476,10 +513,11 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
             if isinstance(k, _CKernels) and _in_loop_projection(k, cell, x, h0, c0, m, reverse):
                 return _infer(k, cell, x, h0, c0, m, reverse)
             return _separate(k, cell, x, h0, c0, m, reverse)
-    if layer_norm:
-        xw = project_input(cell, x)  # (T, B, 4H): one GEMM for all steps, then LN_ih + b_ih
-        ln, eps = (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias), (cell.ln_hh.eps,
-                                                                         cell.ln_c.eps)
+    if layer_norm:  # the loop projects x and applies LN_ih (one GEMM for all steps first)
+        xw = x
+        ln = (cell.weight_ih, cell.ln_ih.weight, cell.bias_ih, cell.ln_hh.weight,
+              cell.ln_c.weight, cell.ln_c.bias)
+        eps = (cell.ln_ih.eps, cell.ln_hh.eps, cell.ln_c.eps)
     else:  # b_ih + b_hh added by the input GEMM
         bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
         xw, b_hh, ln, eps = Linear.apply(x, cell.weight_ih, bias), None, (), ()

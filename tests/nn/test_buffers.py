@@ -28,6 +28,8 @@ def test_a_workspace_is_reused_per_name_and_small_ones_are_fresh():
     assert buffers.workspace(small, "x").data_ptr() != buffers.workspace(small, "x").data_ptr()
     wider = buffers.workspace(torch.empty(1 << 21), "x")  # grows: a new buffer
     assert wider.numel() == 1 << 21
+    shaped = buffers.workspace(small, "x", (4, 1 << 18))  # the shape given, the slot reused
+    assert shaped.shape == (4, 1 << 18) and shaped.data_ptr() == wider.data_ptr()
 
 
 @pytest.mark.parametrize("cell", ["layernorm_lstm", "gru"])
@@ -52,3 +54,41 @@ def test_stacked_bidirectional_layers_sharing_workspaces_match_the_reference(cel
     assert ours.backend_used == "compiled"
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)
+
+
+def test_a_pooled_buffer_is_handed_out_again_only_once_nothing_uses_it():
+    buffers.release()
+    a = buffers.pooled(torch.empty(0), (4, 1 << 16))  # 1 MiB
+    view = a[1:]
+    del a
+    b = buffers.pooled(torch.empty(0), (4, 1 << 16))  # the first is still used through view
+    assert b.data_ptr() != view.data_ptr() - (1 << 18)
+    first = view.data_ptr() - (1 << 18)
+    del view
+    c = buffers.pooled(torch.empty(0), (3, 1 << 16))  # free now, and 1-2x the size
+    assert c.data_ptr() == first and c.shape == (3, 1 << 16)
+    assert buffers.pooled(torch.empty(0), (4, 1 << 16)).data_ptr() not in (first, b.data_ptr())
+    small = buffers.pooled(torch.empty(0), (10,))
+    assert small.shape == (10,)
+    buffers.release()
+
+
+def test_two_forwards_before_the_backwards_keep_their_own_saved_buffers():
+    """The C loops' saved buffers come from the pool: a second forward while the first's graph
+    is alive must not reuse them (gradient accumulation over micro-batches, an encoder run
+    twice)."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here: the C loops do not run")
+    torch.manual_seed(0)
+    kw = {"cell": "layernorm_lstm", "dtype": torch.float64}
+    ours = snn.LSTM(16, 128, 2, backend="compiled", **kw)
+    ref = snn.LSTM(16, 128, 2, backend="reference", **kw)
+    ref.load_state_dict(ours.state_dict())
+    xs = [torch.randn(8, 40, 16, dtype=torch.float64) for _ in range(2)]
+    grads = []
+    for layer in (ours, ref):
+        outs = [layer(x)[0] for x in xs]  # both graphs alive at once
+        sum((o * (i + 1)).sum() for i, o in enumerate(outs)).backward()
+        grads.append([p.grad for p in layer.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-8, rtol=1e-8)

@@ -30,7 +30,7 @@ def make_cell(kind: str, dtype=torch.float64):
     torch.manual_seed(0)
     if kind == "lstm":
         return snn.LSTMCell(D, H, dtype=dtype)
-    cell = snn.LayerNormLSTMCell(D, H, dtype=dtype)
+    cell = snn.LayerNormLSTMCell(D, H, bias=kind != "layernorm_lstm_nobias", dtype=dtype)
     with torch.no_grad():  # gains and shifts away from their 1 / 0 start
         for p in (cell.ln_ih.weight, cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias):
             p.add_(0.3 * torch.randn_like(p))
@@ -51,7 +51,7 @@ def run(unroll, cell, x, state, mask, reverse):
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("with_mask", [False, True], ids=["full", "mask"])
-@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm", "layernorm_lstm_nobias"])
 def test_hand_written_backward_equals_autograd_of_reference(kernels, kind, with_mask, reverse):
     cell = make_cell(kind)
     g = torch.Generator().manual_seed(2)

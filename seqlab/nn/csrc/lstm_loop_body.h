@@ -172,17 +172,32 @@ void NAME(lstm_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
     }
 }
 
-void NAME(lnlstm_forward)(long b0, long b1, long H, double eps_hh, double eps_c, const T* R hw,
-                        const T* R xw, const T* R gain_hh, const T* R gain_c,
-                        const T* R shift_c, const T* R h_prev, const T* R c_prev,
-                        const unsigned char* R mask, T* R nhw, T* R rstd_hh, T* R act,
-                        T* R chat, T* R rstd_c, T* R ty, T* R h, T* R c) {
+/* LN in place over n without gain: x = (x - mean) * rstd; returns rstd */
+static T NAME(ln_inplace)(long n, T eps, T* R x) {
+    T m = NAME(mean_of)(n, x), v = 0;
+    #pragma omp simd reduction(+:v)
+    for (long j = 0; j < n; j++) { T d = x[j] - m; v += d * d; }
+    T r = ONE / SQRT(v / (T)n + eps);
+    for (long j = 0; j < n; j++) x[j] = (x[j] - m) * r;
+    return r;
+}
+
+/* xw holds x @ W_ih.T and is normalised in place (LN_ih's x^, kept for the backward) */
+void NAME(lnlstm_forward)(long b0, long b1, long H, double eps_ih, double eps_hh, double eps_c,
+                        const T* R hw, T* R xw, const T* R gain_ih, const T* R bias_ih,
+                        const T* R gain_hh, const T* R gain_c, const T* R shift_c,
+                        const T* R h_prev, const T* R c_prev, const unsigned char* R mask,
+                        T* R rstd_ih, T* R nhw, T* R rstd_hh, T* R act, T* R chat,
+                        T* R rstd_c, T* R ty, T* R h, T* R c) {
     for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         T* R a = act + g4;
         T* R n = nhw + g4;
+        T* R nx = xw + g4;
+        rstd_ih[b] = NAME(ln_inplace)(4 * H, (T)eps_ih, nx);
         rstd_hh[b] = NAME(ln_fwd)(4 * H, (T)eps_hh, hw + g4, n);
-        for (long j = 0; j < 4 * H; j++) a[j] = xw[g4 + j] + gain_hh[j] * n[j];
+        for (long j = 0; j < 4 * H; j++)
+            a[j] = gain_ih[j] * nx[j] + bias_ih[j] + gain_hh[j] * n[j];
         NAME(activate)(H, a);
         for (long j = 0; j < H; j++) c[g1 + j] = a[H + j] * c_prev[g1 + j] + a[j] * a[2 * H + j];
         rstd_c[b] = NAME(ln_fwd)(H, (T)eps_c, c + g1, chat + g1);
@@ -192,19 +207,22 @@ void NAME(lnlstm_forward)(long b0, long b1, long H, double eps_hh, double eps_c,
     }
 }
 
+/* d gates in scratch[4H, 8H) (scratch[0, 4H) is the LN backwards' work row); out: d hw and
+   d (x @ W_ih.T) of each row, and the per-row sums of the gains' and b_ih's gradients */
 void NAME(lnlstm_backward)(long b0, long b1, long H, const T* R dh_next, const T* R d_out,
-                         const unsigned char* R mask, const T* R gain_hh, const T* R gain_c,
+                         const unsigned char* R mask, const T* R gain_ih, const T* R gain_hh,
+                         const T* R gain_c, const T* R nxw, const T* R rstd_ih,
                          const T* R nhw, const T* R rstd_hh, const T* R act, const T* R chat,
                          const T* R rstd_c, const T* R ty, const T* R c_prev, T* R carry,
-                         T* R dc, T* R da, T* R dhw, T* R dy, T* R scratch, T* R acc_hh,
-                         T* R acc_c, T* R acc_shift) {
+                         T* R dc, T* R dxw, T* R dhw, T* R dy, T* R scratch, T* R acc_ih,
+                         T* R acc_b, T* R acc_hh, T* R acc_c, T* R acc_shift) {
+    T* R d = scratch + 4 * H;
     for (long b = b0; b < b1; b++) {
         const long g4 = b * 4 * H, g1 = b * H;
         const T* R a = act + g4;
-        T* R d = da + g4;
         if (mask && !mask[b]) {
             for (long j = 0; j < H; j++) carry[g1 + j] += dh_next[g1 + j];
-            for (long j = 0; j < 4 * H; j++) { d[j] = 0; dhw[g4 + j] = 0; }
+            for (long j = 0; j < 4 * H; j++) { dxw[g4 + j] = 0; dhw[g4 + j] = 0; }
             continue;
         }
         for (long j = 0; j < H; j++) {
@@ -224,9 +242,14 @@ void NAME(lnlstm_backward)(long b0, long b1, long H, const T* R dh_next, const T
             dc[g1 + j] = dcn * f;
         }
         NAME(ln_back)(4 * H, d, gain_hh, nhw + g4, rstd_hh[b], scratch, dhw + g4);
-        /* the gains' gradients, summed over steps per row (in step order: the same bits on
-           any number of threads); the caller sums the B rows */
-        for (long j = 0; j < 4 * H; j++) acc_hh[g4 + j] += d[j] * nhw[g4 + j];
+        NAME(ln_back)(4 * H, d, gain_ih, nxw + g4, rstd_ih[b], scratch, dxw + g4);
+        /* the gains' and b_ih's gradients, summed over steps per row (in step order: the same
+           bits on any number of threads); the caller sums the B rows */
+        for (long j = 0; j < 4 * H; j++) {
+            acc_ih[g4 + j] += d[j] * nxw[g4 + j];
+            acc_b[g4 + j] += d[j];
+            acc_hh[g4 + j] += d[j] * nhw[g4 + j];
+        }
         for (long j = 0; j < H; j++) {
             acc_c[g1 + j] += dy[g1 + j] * chat[g1 + j];
             acc_shift[g1 + j] += dy[g1 + j];
@@ -392,10 +415,11 @@ void NAME(lstm_backward_loop)(long nt, long steps, long B, long H, long reverse,
 }
 
 void NAME(lnlstm_forward_loop)(long nt, long steps, long B, long H, long reverse, long keep,
-                             double eps_hh, double eps_c, const T* R wp, const T* R xw,
+                             double eps_ih, double eps_hh, double eps_c, const T* R wp,
+                             T* R xw, const T* R gain_ih, const T* R bias_ih,
                              const T* R gain_hh, const T* R gain_c, const T* R shift_c,
-                             const unsigned char* R mask, T* R Hb, T* R Cb, T* R NH, T* R RH,
-                             T* R A, T* R CH, T* R RC, T* R TY, T* R hw) {
+                             const unsigned char* R mask, T* R Hb, T* R Cb, T* R RX, T* R NH,
+                             T* R RH, T* R A, T* R CH, T* R RC, T* R TY, T* R hw) {
     const long s1 = B * H, s4 = 4 * B * H;
     TEAM(nt) {
     ROWS
@@ -403,22 +427,24 @@ void NAME(lnlstm_forward_loop)(long nt, long steps, long B, long H, long reverse
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
         STEP_GEMM(0, Hb, H, Hb + rd * s1, 4 * H, wp, hw)
-        NAME(lnlstm_forward)(b0, b1, H, eps_hh, eps_c, hw, xw + t * s4, gain_hh, gain_c, shift_c,
-                           Hb + rd * s1, Cb + rd * s1, mask ? mask + t * B : 0, NH + ks * s4,
-                           RH + ks * B, A + ks * s4, CH + ks * s1, RC + ks * B, TY + ks * s1,
-                           Hb + wr * s1, Cb + wr * s1);
+        NAME(lnlstm_forward)(b0, b1, H, eps_ih, eps_hh, eps_c, hw, xw + t * s4, gain_ih, bias_ih,
+                           gain_hh, gain_c, shift_c, Hb + rd * s1, Cb + rd * s1,
+                           mask ? mask + t * B : 0, RX + ks * B, NH + ks * s4, RH + ks * B,
+                           A + ks * s4, CH + ks * s1, RC + ks * B, TY + ks * s1, Hb + wr * s1,
+                           Cb + wr * s1);
         SYNC
     }
     }
 }
 
 void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long reverse, const T* R wp,
-                              const T* R d_out, const unsigned char* R mask, const T* R gain_hh,
-                              const T* R gain_c, const T* R NH, const T* R RH, const T* R A,
+                              const T* R d_out, const unsigned char* R mask, const T* R gain_ih,
+                              const T* R gain_hh, const T* R gain_c, const T* R NX,
+                              const T* R RX, const T* R NH, const T* R RH, const T* R A,
                               const T* R CH, const T* R RC, const T* R TY, const T* R Cb,
-                              T* R dh, T* R carry, T* R dc, T* R DA, T* R DHW, T* R DY,
-                              T* R scratch, T* R dh_next, T* R acc_hh, T* R acc_c,
-                              T* R acc_shift) {
+                              T* R dh, T* R carry, T* R dc, T* R DXW, T* R DHW, T* R DY,
+                              T* R scratch, T* R dh_next, T* R acc_ih, T* R acc_b,
+                              T* R acc_hh, T* R acc_c, T* R acc_shift) {
     const long s1 = B * H, s4 = 4 * B * H, keep = 1;
     TEAM(nt) {
     ROWS
@@ -427,11 +453,11 @@ void NAME(lnlstm_backward_loop)(long nt, long steps, long B, long H, long revers
         SLOTS(t)
         (void)wr; (void)ks;
         memcpy(dh_next + b0 * H, dh + b0 * H, sizeof(T) * (b1 - b0) * H);
-        NAME(lnlstm_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_hh,
-                            gain_c, NH + t * s4, RH + t * B, A + t * s4, CH + t * s1,
-                            RC + t * B, TY + t * s1, Cb + rd * s1, carry, dc, DA + t * s4,
-                            DHW + t * s4, DY, scratch + tid * 8 * H, acc_hh, acc_c,
-                            acc_shift);
+        NAME(lnlstm_backward)(b0, b1, H, dh_next, d_out + t * s1, mask ? mask + t * B : 0, gain_ih,
+                            gain_hh, gain_c, NX + t * s4, RX + t * B, NH + t * s4, RH + t * B,
+                            A + t * s4, CH + t * s1, RC + t * B, TY + t * s1, Cb + rd * s1,
+                            carry, dc, DXW + t * s4, DHW + t * s4, DY, scratch + tid * 8 * H,
+                            acc_ih, acc_b, acc_hh, acc_c, acc_shift);
         SYNC
         STEP_GEMM(0, DHW, 4 * H, DHW + t * s4, H, wp, dh)
     }
