@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from seqlab.nn import lstm_loop
-from seqlab.nn.buffers import workspace
+from seqlab.nn.buffers import pooled, workspace
 from seqlab.nn.cells import SimpleGRUCell
 from seqlab.nn.gemm import Linear, weight_grad
 
@@ -57,9 +57,9 @@ def _forward(k, simple: bool, xw: Tensor, W_hh: Tensor, b_hh: Tensor | None, h0:
         xw = torch.cat([xw[..., : 2 * H] + b[: 2 * H], xw[..., 2 * H :]], -1)
         bn = b[2 * H :].contiguous()
     xw = xw.contiguous()
-    Hb = xw.new_empty(T + 1, B, H)
+    Hb = pooled(xw, (T + 1, B, H))  # saved for the backward, like A
     Hb[T if reverse else 0] = h0
-    A = xw.new_empty(T if keep else 1, B, 4 * H)
+    A = pooled(xw, (T if keep else 1, B, 4 * H))
     wp = lstm_loop._panels(W_hh.detach().t(), k.panel)
     hw = xw.new_empty(B, G)  # kept alive here: C gets its address
     k.gru_forward_loop(lstm_loop._threads(B, H), simple, T, B, H, reverse, keep, _ptr(wp), _ptr(xw),

@@ -39,25 +39,25 @@ d c pass through to the step before.
 
 The gates are saved in the forward (after their sigmoid/tanh), so the backward recomputes
 nothing; they and the states come from :func:`seqlab.nn.buffers.pooled` (no page faults once
-a training step has run), the packed weights and the backward's d hw from workspaces. On CPU in float32/float64 each direction's whole time loop, forward and backward, is
-one call into a small C library (``csrc/lstm_loop.c``, float and double from one source through
-the preprocessor): its own GEMM for the recurrent product on weights packed in column panels of
+a training step has run), the packed weights and the backward's d hw from workspaces.
+
+On CPU in float32/float64 each direction's whole time loop, forward and backward, is one call
+into a small C library (``csrc/lstm_loop.c``, float and double from one source through the
+preprocessor): its own GEMM for the recurrent product on weights packed in column panels of
 ``NV`` vectors, ``MR`` x ``NV`` register blocks (vector width and blocking follow the ISA the
 compiler targets: 64-byte vectors and 12-row blocks with AVX-512, 32 and 6 with AVX2, 16-byte
-vectors otherwise; faster than a oneDNN call per step at B = 20, H = 200, where a call's overhead
-is a third of the GEMM) and the gate kernels above, vectorized at the same width (float ``exp``
-is the library's own inlined polynomial, double's glibc's libmvec on x86-64).
-:mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and
-caches it. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per
-call, in the runtime torch uses: each thread owns a share of the batch rows and, with at least
-half a register block of rows each, runs their step GEMMs too, never waiting for the others;
-with fewer rows the threads share the GEMM's column panels, two barriers per step; either way
-the results do not depend on the thread count), or on one for a small step
-(``4 B H^2 < _MIN_WORK``) or when the compiler has no OpenMP (the library is then built
-without it). Without a C
-compiler (or with ``SEQLAB_NO_C_KERNELS=1``), on GPU, or for other dtypes, the same loop runs
-in Python over PyTorch ops (:class:`_TorchKernels`, the GEMM through ``gemm.matmul``).
-"""
+vectors otherwise; faster than a oneDNN call per step at B = 20, H = 200, where a call's
+overhead is a third of the GEMM) and the gate kernels above, vectorized at the same width
+(float ``exp`` is the library's own inlined polynomial, double's glibc's libmvec on x86-64).
+:mod:`seqlab.nn.cbuild` builds it on first use (``SEQLAB_CPU_ISA`` picks the target) and caches
+it. It runs on ``torch.get_num_threads()`` threads (one OpenMP team per call, in the runtime
+torch uses: each thread owns a share of the batch rows and, with at least half a register block
+of rows each, runs their step GEMMs too, never waiting for the others; with fewer rows the
+threads share the GEMM's column panels, two barriers per step; either way the results do not
+depend on the thread count), or on one for a small step (``4 B H^2 < _MIN_WORK``) or when the
+compiler has no OpenMP (the library is then built without it). Without a C compiler (or with
+``SEQLAB_NO_C_KERNELS=1``), on GPU, or for other dtypes, the same loop runs in Python over
+PyTorch ops (:class:`seqlab.nn.lstm_torch.TorchKernels`, the GEMM through ``gemm.matmul``)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ from seqlab.nn import gemm as gemms
 from seqlab.nn.buffers import pooled, workspace
 from seqlab.nn.cells import LayerNormLSTMCell
 from seqlab.nn.gemm import Linear, dense, matmul, weight_grad
-from seqlab.nn.padding import keep_where
+from seqlab.nn.lstm_torch import TorchKernels
 
 log = logging.getLogger(__name__)
 
@@ -129,121 +129,13 @@ class _CKernels:
             setattr(self, name, getattr(lib, f"{name}_{suffix}"))
 
 
-class _TorchKernels:
-    """The same kernels as PyTorch ops (any device and dtype); same arguments as the C ones."""
-
-    @staticmethod
-    def _activate(a: Tensor, H: int) -> None:
-        a[:, : 2 * H].sigmoid_()
-        a[:, 2 * H : 3 * H].tanh_()
-        a[:, 3 * H :].sigmoid_()
-
-    @staticmethod
-    def _keep(mask, h_prev, c_prev, h, c) -> None:
-        if mask is not None:
-            kept = keep_where(mask.unsqueeze(1), (h, c), (h_prev, c_prev))
-            h.copy_(kept[0])
-            c.copy_(kept[1])
-
-    @staticmethod
-    def _incoming(dh_next, d_out, mask, carry):
-        """e = d h' at real steps (0 at padded ones); carry collects the pass-through."""
-        e = dh_next + d_out + carry
-        if mask is None:
-            carry.zero_()
-            return e, None
-        m = mask.unsqueeze(1)
-        carry.copy_(torch.where(m, 0, carry + dh_next))
-        return torch.where(m, e, 0), m
-
-    @classmethod
-    def lstm_forward(cls, B, H, hw, xw, h_prev, c_prev, mask, act, tc, h, c):
-        torch.add(hw, xw, out=act)
-        cls._activate(act, H)
-        i, f, g, o = act.chunk(4, 1)
-        torch.mul(i, g, out=c)
-        c.addcmul_(f, c_prev)
-        torch.tanh(c, out=tc)
-        torch.mul(o, tc, out=h)
-        cls._keep(mask, h_prev, c_prev, h, c)
-
-    @classmethod
-    def lstm_backward(cls, B, H, dh_next, d_out, mask, act, tc, c_prev, carry, dc, dg):
-        e, m = cls._incoming(dh_next, d_out, mask, carry)
-        i, f, g, o = act.chunk(4, 1)
-        dcn = dc + e * o * (1 - tc * tc)
-        if m is not None:
-            dcn = torch.where(m, dcn, 0)
-        torch.cat([dcn * g * i * (1 - i), dcn * c_prev * f * (1 - f), dcn * i * (1 - g * g),
-                   e * tc * o * (1 - o)], 1, out=dg)
-        dc.copy_(dcn * f if m is None else torch.where(m, dcn * f, dc))
-
-    @staticmethod
-    def _ln(x, eps):
-        mean = x.mean(1, keepdim=True)
-        rstd = torch.rsqrt((x - mean).pow(2).mean(1, keepdim=True) + eps)
-        return (x - mean) * rstd, rstd
-
-    @staticmethod
-    def _ln_back(dy, gain, xhat, rstd):
-        g = dy * gain
-        return rstd * (g - g.mean(1, keepdim=True) - xhat * (g * xhat).mean(1, keepdim=True))
-
-    @classmethod
-    def lnlstm_forward(cls, B, H, eps_ih, eps_hh, eps_c, hw, xw, gain_ih, bias_ih, gain_hh,
-                       gain_c, shift_c, h_prev, c_prev, mask, rstd_ih, nhw, rstd_hh, act, chat,
-                       rstd_c, ty, h, c):
-        n, r = cls._ln(xw, eps_ih)
-        xw.copy_(n)  # LN_ih's x^ replaces x @ W_ih.T, as in the C kernel
-        rstd_ih.copy_(r.squeeze(1))
-        n, r = cls._ln(hw, eps_hh)
-        nhw.copy_(n)
-        rstd_hh.copy_(r.squeeze(1))
-        torch.addcmul(torch.addcmul(bias_ih, gain_ih, xw), gain_hh, n, out=act)
-        cls._activate(act, H)
-        i, f, g, o = act.chunk(4, 1)
-        torch.mul(i, g, out=c)
-        c.addcmul_(f, c_prev)
-        n, r = cls._ln(c, eps_c)
-        chat.copy_(n)
-        rstd_c.copy_(r.squeeze(1))
-        torch.tanh(torch.addcmul(shift_c, gain_c, n), out=ty)
-        torch.mul(o, ty, out=h)
-        cls._keep(mask, h_prev, c_prev, h, c)
-
-    @classmethod
-    def lnlstm_backward(cls, B, H, dh_next, d_out, mask, gain_ih, gain_hh, gain_c, nxw, rstd_ih,
-                        nhw, rstd_hh, act, chat, rstd_c, ty, c_prev, carry, dc, dxw, dhw, dy,
-                        scratch, acc_ih, acc_b, acc_hh, acc_c, acc_shift):
-        e, m = cls._incoming(dh_next, d_out, mask, carry)
-        i, f, g, o = act.chunk(4, 1)
-        torch.mul(e * o, 1 - ty * ty, out=dy)
-        dcn = dc + cls._ln_back(dy, gain_c, chat, rstd_c.unsqueeze(1))
-        if m is not None:
-            dcn = torch.where(m, dcn, 0)
-        da = torch.cat([dcn * g * i * (1 - i), dcn * c_prev * f * (1 - f),
-                        dcn * i * (1 - g * g), e * ty * o * (1 - o)], 1)
-        dhw.copy_(cls._ln_back(da, gain_hh, nhw, rstd_hh.unsqueeze(1)))
-        dxw.copy_(cls._ln_back(da, gain_ih, nxw, rstd_ih.unsqueeze(1)))
-        dc.copy_(dcn * f if m is None else torch.where(m, dcn * f, dc))
-        if m is not None:  # padded rows: da is 0, dy and the saved rows may hold garbage
-            for t in (dy, dhw, dxw):
-                t.masked_fill_(~m, 0)
-            nxw = nxw.masked_fill(~m, 0)
-        acc_ih.addcmul_(da, nxw)
-        acc_b.add_(da)
-        acc_hh.addcmul_(da, nhw)
-        acc_c.addcmul_(dy, chat)
-        acc_shift.add_(dy)
-
-
 def kernels_for(t: Tensor):
     """C kernels for CPU float32/float64 tensors when they build here, else PyTorch ops."""
     if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
         lib = c_library()
         if lib is not None:
             return _CKernels(lib, "f32" if t.dtype == torch.float32 else "f64")
-    return _TorchKernels
+    return TorchKernels
 
 
 # --------------------------------------------------------------------------------- loops

@@ -40,8 +40,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from seqlab.nn import gemm
-from seqlab.nn.buffers import empty as _empty
-from seqlab.nn.buffers import workspace
+from seqlab.nn.buffers import pooled, workspace
 
 # 'contract' (FMA) only: reassociation would break the rounding trick in _exp_f32.
 _JIT = dict(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
@@ -307,7 +306,7 @@ def _scan_forward(kind: str, P: Tensor, bias: Tensor, h0: Tensor, lengths: Tenso
     H = h0.shape[1]
     threads = _numba_threads()
     block = _block(B, H, threads)
-    out = _empty((B, T, H), P.dtype)
+    out = pooled(P, (B, T, H))  # returned and saved: handed out again once unused
     h_last = P.new_empty(B, H)
     _KERNELS[kind][0](_np(P), _np(bias), _np(h0), _np(lengths), block, _np(out), _np(h_last))
     return out, h_last, block

@@ -147,7 +147,7 @@ def test_without_c_compiler_the_fallback_runs(monkeypatch):
     monkeypatch.setattr(lstm_loop, "_library_cache", [])
     monkeypatch.setenv("SEQLAB_NO_C_KERNELS", "1")
     assert lstm_loop.c_library() is None
-    assert lstm_loop.kernels_for(torch.zeros(1)) is lstm_loop._TorchKernels
+    assert lstm_loop.kernels_for(torch.zeros(1)) is lstm_loop.TorchKernels
     layer = snn.LSTM(D, H, backend="compiled", dtype=torch.float64)
     ref = snn.LSTM(D, H, backend="reference", dtype=torch.float64)
     ref.load_state_dict(layer.state_dict())
