@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 
 _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then pointers)
     "gemm": (3, 0, 3),
+    "pack": (5, 0, 2),
     "lstm_forward_loop": (7, 0, 9),
     "lstm_backward_loop": (5, 0, 11),
     "lnlstm_forward_loop": (6, 3, 18),
@@ -143,8 +144,13 @@ def _panels(M: Tensor, width: int) -> Tensor:
     """M (K x N) in the C GEMM's layout: panels of ``width`` columns, each (K, width), in this
     thread's ``"panels"`` workspace (packed on every call and dead when the C call returns)."""
     K, N = M.shape
-    full, P = N // width, -(-N // width)
+    P = -(-N // width)
     out = workspace(M.new_empty(0), "panels", (P, K, width))
+    k = kernels_for(M)
+    if isinstance(k, _CKernels):  # the C packer: 3-4x faster than a strided torch copy
+        k.pack(K, N, width, M.stride(0), M.stride(1), _ptr(M), _ptr(out))
+        return out
+    full = N // width
     out[:full].copy_(M[:, : full * width].unflatten(1, (full, width)).transpose(0, 1))
     if full < P:  # the last panel padded with zero columns
         out[full].zero_()

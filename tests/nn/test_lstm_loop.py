@@ -239,3 +239,19 @@ def test_the_inference_measurement_times_both_paths():
     k = lstm_loop.kernels_for(x)
     times = lstm_loop._time_inference(k, cell, x, h0, h0, None, False)
     assert set(times) == {"separate", "in-loop"} and all(0 < t < 1 for t in times.values())
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["rows", "transposed"])
+@pytest.mark.parametrize("N", [64, 100])  # a whole number of panels, and a padded last one
+def test_the_c_packer_lays_weights_out_as_the_torch_copy_does(kernels, transposed, N):
+    W = torch.randn(N, 24, dtype=torch.float64) if transposed else torch.randn(
+        24, N, dtype=torch.float64)
+    M = W.t() if transposed else W  # (24, N), strides (1, 24) or (N, 1)
+    width = 16
+    packed = lstm_loop._panels(M, width).clone()
+    P = -(-N // width)
+    expected = torch.zeros(P, 24, width, dtype=torch.float64)
+    for p in range(P):
+        cols = M[:, p * width : (p + 1) * width]
+        expected[p, :, : cols.shape[1]] = cols
+    assert torch.equal(packed, expected)

@@ -83,6 +83,34 @@ static void NAME(gemm_part)(long B, long K, long N, const T* R a, const T* R wp,
 void NAME(gemm)(long B, long K, long N, const T* R a, const T* R wp, T* R out) {
     NAME(gemm_part)(B, K, N, a, wp, out, 0, 1);
 }
+/* M (K x N, element (k, n) at M[k * rs + n * cs]) packed for the GEMM: panels of `width`
+   columns, each (K, width) row-major, the last padded with zero columns. Contiguous rows
+   (cs = 1) are copied row by row; a transposed M (rs = 1) column by column in blocks of rows,
+   so the reads run along memory and the writes stay in L1. */
+void NAME(pack)(long K, long N, long width, long rs, long cs, const T* R M, T* R out) {
+    for (long p = 0; p * width < N; p++) {
+        T* R o = out + p * K * width;
+        const long n0 = p * width, cols = N - n0 < width ? N - n0 : width;
+        if (cs == 1) {
+            for (long k = 0; k < K; k++) {
+                for (long j = 0; j < cols; j++) o[k * width + j] = M[k * rs + n0 + j];
+                for (long j = cols; j < width; j++) o[k * width + j] = 0;
+            }
+        } else {  /* 8 x 8 tiles: 8 reads along memory, 8 writes along the panel row */
+            for (long k0 = 0; k0 < K; k0 += 8) {
+                const long k1 = k0 + 8 < K ? k0 + 8 : K;
+                for (long j0 = 0; j0 < cols; j0 += 8) {
+                    const long j1 = j0 + 8 < cols ? j0 + 8 : cols;
+                    for (long k = k0; k < k1; k++)
+                        for (long j = j0; j < j1; j++) o[k * width + j] = M[k * rs + (n0 + j) * cs];
+                }
+            }
+            for (long k = 0; k < K; k++)
+                for (long j = cols; j < width; j++) o[k * width + j] = 0;
+        }
+    }
+}
+
 /* rows of a full register block: a thread's share of the rows must reach it (ROWS below) */
 static const long NAME(block_rows) = MR;
 #undef NR
