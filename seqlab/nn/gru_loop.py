@@ -92,7 +92,7 @@ class _GRULoop(torch.autograd.Function):
         dh = Hb.new_zeros(B, H) if d_hT is None else d_hT.contiguous().clone()
         carry = Hb.new_zeros(B, H)
         G = (2 if ctx.simple else 3) * H
-        DXW = Hb.new_empty(T, B, G)  # d xw: returned
+        DXW = pooled(Hb, (T, B, G))  # d xw: returned
         DHW = workspace(DXW, "gru-dhw")  # dead when the backward returns
         wp = lstm_loop._panels(W_hh.detach(), k.panel)  # d hw -> d h: d hw @ W_hh
         dh_next = Hb.new_empty(B, H)  # kept alive here: C gets its address

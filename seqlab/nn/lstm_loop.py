@@ -269,7 +269,7 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     carry = Hb.new_zeros(B, H)  # d h passed through padded steps
     gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
     # d xw: returned (for the layer norm d (x @ W_ih.T), dead when the backward returns)
-    DA = workspace(Hb, "lstm-da", (T, B, G)) if layer_norm else Hb.new_empty(T, B, G)
+    DA = workspace(Hb, "lstm-da", (T, B, G)) if layer_norm else pooled(Hb, (T, B, G))
     DHW = workspace(Hb, "lstm-dhw", (T, B, G)) if layer_norm else DA
     # the gains' and b_ih's gradients summed over steps per batch row (rows summed below),
     # and d y's row
