@@ -71,7 +71,7 @@ from seqlab.nn import cbuild
 from seqlab.nn import gemm as gemms
 from seqlab.nn.buffers import pooled, workspace
 from seqlab.nn.cells import LayerNormLSTMCell
-from seqlab.nn.gemm import Linear, dense, matmul, weight_grad
+from seqlab.nn.gemm import dense, matmul, weight_grad
 from seqlab.nn.lstm_torch import TorchKernels
 
 log = logging.getLogger(__name__)
@@ -198,26 +198,28 @@ def _outputs(Hb: Tensor, Cb: Tensor, mask: Tensor | None, reverse: bool):
     return out, Hb[last].clone(), Cb[last].clone()
 
 
-def _project(x: Tensor, W_ih: Tensor) -> Tensor:
-    """``x @ W_ih.T`` over (T, B, I): a fresh buffer the LayerNorm-LSTM loop normalises in
-    place (LN_ih's x^, saved for the backward)."""
+def _project(x: Tensor, W_ih: Tensor, bias: Tensor | None) -> Tensor:
+    """``x @ W_ih.T (+ bias)`` over (T, B, I) into a fresh buffer (the LayerNorm-LSTM loop
+    normalises it in place: LN_ih's x^, saved for the backward)."""
     T, B, I = x.shape
-    return dense(x.reshape(T * B, I), W_ih).view(T, B, W_ih.shape[0])
+    return dense(x.reshape(T * B, I), W_ih, bias).view(T, B, W_ih.shape[0])
 
 
-def _forward(k, layer_norm: bool, eps: tuple, xw: Tensor, W_hh: Tensor, b_hh, h0: Tensor,
-             c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
-    """Runs the loop; returns (out, h_T, c_T, state buffers Hb, Cb, saved buffers). For the
-    layer norm, ``xw`` is the layer's input x and ``ln`` is (W_ih, gain_ih, b_ih or None,
-    gain_hh, gain_c, shift_c): the loop applies LN_ih too."""
-    ln = tuple(None if p is None else p.detach().contiguous() for p in ln)
+def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Tensor, bias,
+             h0: Tensor, c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
+    """Projects x (one GEMM for all steps) and runs the loop; returns (out, h_T, c_T, state
+    buffers Hb, Cb, saved buffers). ``bias`` is b_ih + b_hh (LSTMCell) or b_ih (the layer
+    norm's, added in the loop after LN_ih), or None; ``ln`` is (gain_ih, gain_hh, gain_c,
+    shift_c) or ()."""
+    W_ih = W_ih.detach()
+    bias = None if bias is None else bias.detach().contiguous()
+    ln = tuple(p.detach().contiguous() for p in ln)
+    xw = _project(x.detach(), W_ih, None if layer_norm else bias)
     if layer_norm:
-        W_ih, gain_ih, b_ih, *rest = ln
-        xw = _project(xw, W_ih)
-        ln = (gain_ih, xw.new_zeros(W_ih.shape[0]) if b_ih is None else b_ih, *rest)
+        b_ih = xw.new_zeros(W_ih.shape[0]) if bias is None else bias
+        ln = (ln[0], b_ih, *ln[1:])
     T, B, G = xw.shape
     H = G // 4
-    xw = (xw if b_hh is None else xw + b_hh).contiguous()
     Hb, Cb = _state_buffers(xw, h0, c0, T, reverse)
     n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
     saved = {"A": pooled(xw, (n, B, G)), "TC": pooled(xw, (n, B, H))}
@@ -274,7 +276,7 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     # the gains' and b_ih's gradients summed over steps per batch row (rows summed below),
     # and d y's row
     acc = [Hb.new_zeros(B, n) for n in (G, G, G, H, H, H)] if layer_norm else []
-    gains = tuple(ln[i].detach().contiguous() for i in (1, 3, 4)) if layer_norm else ()
+    gains = tuple(ln[i].detach().contiguous() for i in (0, 1, 2)) if layer_norm else ()
     if isinstance(k, _CKernels):
         dh_next, threads = Hb.new_empty(B, H), _threads(B, H)
         if layer_norm:
@@ -307,40 +309,44 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
 
 
 class _LSTMLoop(torch.autograd.Function):
-    """One direction of an LSTM / LayerNorm-LSTM layer; differentiable once. For the layer
-    norm, ``xw`` is the input x and ``ln`` = (W_ih, gain_ih, b_ih or None, gain_hh, gain_c,
-    shift_c): the input GEMM and LN_ih run inside (see :func:`_forward`)."""
+    """One direction of an LSTM / LayerNorm-LSTM layer, input GEMM included; differentiable
+    once. Arguments as :func:`_forward`'s."""
 
     @staticmethod
-    def forward(ctx, layer_norm, eps, mask, reverse, xw, W_hh, b_hh, h0, c0, *ln):
-        out, hT, cT, Hb, Cb, saved = _forward(kernels_for(xw), layer_norm, eps, xw, W_hh, b_hh,
-                                              h0, c0, ln, mask, reverse, True)
-        ctx.layer_norm, ctx.mask, ctx.reverse, ctx.has_bias = layer_norm, mask, reverse, \
-            b_hh is not None
+    def forward(ctx, layer_norm, eps, mask, reverse, x, W_ih, W_hh, bias, h0, c0, *ln):
+        out, hT, cT, Hb, Cb, saved = _forward(kernels_for(x), layer_norm, eps, x, W_ih, W_hh,
+                                              bias, h0, c0, ln, mask, reverse, True)
+        ctx.layer_norm, ctx.mask, ctx.reverse = layer_norm, mask, reverse
+        ctx.has_bias = bias is not None
         ctx.names = sorted(saved)
-        x = xw if layer_norm else None  # d W_ih = d (x W_ih.T).T @ x
-        ctx.save_for_backward(W_hh, Hb, Cb, x, *(saved[name] for name in ctx.names), *ln)
+        ctx.save_for_backward(x, W_ih, W_hh, Hb, Cb, *(saved[name] for name in ctx.names), *ln)
         return out, hT, cT
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_out, d_hT, d_cT):
-        W_hh, Hb, Cb, x, *rest = ctx.saved_tensors
+        x, W_ih, W_hh, Hb, Cb, *rest = ctx.saved_tensors
         saved = dict(zip(ctx.names, rest[: len(ctx.names)]))
         ln = rest[len(ctx.names):]
         DA, DHW, d_ln, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, W_hh, Hb, Cb,
                                           saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
         need = ctx.needs_input_grad
-        H_prev = Hb[1:] if ctx.reverse else Hb[:-1]
-        d_W = weight_grad(DHW.flatten(0, 1), H_prev.flatten(0, 1)) if need[5] else None
-        d_b = DA.sum((0, 1)) if ctx.has_bias and need[6] else None
-        if not ctx.layer_norm:
-            return (None, None, None, None, DA, d_W, d_b, dh, dc)
-        W_ih, DA2, x2 = ln[0], DA.flatten(0, 1), x.flatten(0, 1)
-        d_x = dense(DA2, W_ih.t()).view(x.shape) if need[4] else None
-        d_W_ih = weight_grad(DA2, x2) if need[9] else None
+        H_prev = (Hb[1:] if ctx.reverse else Hb[:-1]).flatten(0, 1)
+        DA2, x2 = DA.flatten(0, 1), x.detach().flatten(0, 1)
+        d_x = dense(DA2, W_ih.detach().t()).view(x.shape) if need[4] else None
+        if not ctx.layer_norm and need[5] and need[6]:  # one GEMM: d [W_ih | W_hh]
+            d_W = weight_grad(DA2, torch.cat([x2, H_prev], 1))
+            d_W_ih, d_W_hh = d_W[:, : x2.shape[1]], d_W[:, x2.shape[1] :]
+        else:
+            d_W_ih = weight_grad(DA2, x2) if need[5] else None
+            d_W_hh = weight_grad(DHW.flatten(0, 1), H_prev) if need[6] else None
+        if not ctx.has_bias or not need[7]:
+            d_b = None
+        else:  # the layer norm's d b_ih summed in the loop
+            d_b = d_ln[1] if ctx.layer_norm else DA2.sum(0)
+        d_ln = (d_ln[0], *d_ln[2:]) if ctx.layer_norm else ()
         d_ln = tuple(g if n else None for g, n in zip(d_ln, need[10:]))
-        return (None, None, None, None, d_x, d_W, d_b, dh, dc, d_W_ih, *d_ln)
+        return (None, None, None, None, d_x, d_W_ih, d_W_hh, d_b, dh, dc, *d_ln)
 
 
 def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
@@ -369,9 +375,8 @@ def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor |
 def _separate(k, cell, x, h0, c0, mask, reverse):
     """Inference with the projection as one GEMM before the loop."""
     bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
-    xw = Linear.apply(x, cell.weight_ih, bias)
-    out, h, c, *_ = _forward(k, False, (), xw, cell.weight_hh, None, h0, c0, (), mask,
-                             reverse, False)
+    out, h, c, *_ = _forward(k, False, (), x, cell.weight_ih, cell.weight_hh, bias, h0, c0, (),
+                             mask, reverse, False)
     return out, (h, c)
 
 
@@ -411,19 +416,17 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
             if isinstance(k, _CKernels) and _in_loop_projection(k, cell, x, h0, c0, m, reverse):
                 return _infer(k, cell, x, h0, c0, m, reverse)
             return _separate(k, cell, x, h0, c0, m, reverse)
-    if layer_norm:  # the loop projects x and applies LN_ih (one GEMM for all steps first)
-        xw = x
-        ln = (cell.weight_ih, cell.ln_ih.weight, cell.bias_ih, cell.ln_hh.weight,
-              cell.ln_c.weight, cell.ln_c.bias)
-        eps = (cell.ln_ih.eps, cell.ln_hh.eps, cell.ln_c.eps)
+    if layer_norm:  # LN_ih and b_ih applied in the loop
+        bias, eps = cell.bias_ih, (cell.ln_ih.eps, cell.ln_hh.eps, cell.ln_c.eps)
+        ln = (cell.ln_ih.weight, cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias)
     else:  # b_ih + b_hh added by the input GEMM
         bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
-        xw, b_hh, ln, eps = Linear.apply(x, cell.weight_ih, bias), None, (), ()
-    tensors = (xw, cell.weight_hh, b_hh, h0, c0, *ln)
+        ln, eps = (), ()
+    tensors = (x, cell.weight_ih, cell.weight_hh, bias, h0, c0, *ln)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, *tensors)
     else:
         with torch.no_grad():
-            out, h, c, *_ = _forward(kernels_for(xw), layer_norm, eps, xw, cell.weight_hh,
-                                     b_hh, h0, c0, ln, m, reverse, False)
+            out, h, c, *_ = _forward(kernels_for(x), layer_norm, eps, x, cell.weight_ih,
+                                     cell.weight_hh, bias, h0, c0, ln, m, reverse, False)
     return out, (h, c)

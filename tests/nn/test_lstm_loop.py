@@ -255,3 +255,23 @@ def test_the_c_packer_lays_weights_out_as_the_torch_copy_does(kernels, transpose
         cols = M[:, p * width : (p + 1) * width]
         expected[p, :, : cols.shape[1]] = cols
     assert torch.equal(packed, expected)
+
+
+@pytest.mark.parametrize("frozen", ["weight_ih", "weight_hh", "bias_ih"])
+@pytest.mark.parametrize("kind", ["lstm", "layernorm_lstm"])
+def test_gradients_with_some_parameters_frozen(kernels, kind, frozen):
+    """d W_ih and d W_hh come from one GEMM when both are needed: each alone must still be
+    right, and a frozen parameter gets no gradient."""
+    cell = make_cell(kind)
+    getattr(cell, frozen).requires_grad_(False)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(T, B, D, generator=g, dtype=torch.float64)
+    state = (torch.randn(B, H, generator=g, dtype=torch.float64),
+             torch.randn(B, H, generator=g, dtype=torch.float64))
+    grads = []
+    for unroll in (lstm_loop.unroll, reference_unroll):
+        out, (h, c) = unroll(cell, x, state, None, False)
+        params = [p for p in cell.parameters() if p.requires_grad]
+        grads.append(torch.autograd.grad((out * out).sum() + h.sum() + c.sum(), params))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
