@@ -90,6 +90,7 @@ _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then point
 # per step would cost more than the split saves.
 _MIN_WORK = 1 << 17
 _library_cache: list = []  # [ctypes.CDLL or None], filled on first use
+_kernels_cache: dict = {}  # (id(library), dtype suffix) -> _CKernels
 
 
 def _load() -> ctypes.CDLL | None:
@@ -135,7 +136,11 @@ def kernels_for(t: Tensor):
     if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
         lib = c_library()
         if lib is not None:
-            return _CKernels(lib, "f32" if t.dtype == torch.float32 else "f64")
+            suffix = "f32" if t.dtype == torch.float32 else "f64"
+            kernels = _kernels_cache.get((id(lib), suffix))
+            if kernels is None:  # the library's functions, looked up once per dtype
+                kernels = _kernels_cache[(id(lib), suffix)] = _CKernels(lib, suffix)
+            return kernels
     return TorchKernels
 
 
