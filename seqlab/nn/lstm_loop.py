@@ -211,26 +211,44 @@ def _project(x: Tensor, W_ih: Tensor, bias: Tensor | None) -> Tensor:
 
 
 def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Tensor, bias,
-             h0: Tensor, c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool):
+             h0: Tensor, c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool,
+             in_loop: bool = False):
     """Projects x (one GEMM for all steps) and runs the loop; returns (out, h_T, c_T, state
     buffers Hb, Cb, saved buffers). ``bias`` is b_ih + b_hh (LSTMCell) or b_ih (the layer
     norm's, added in the loop after LN_ih), or None; ``ln`` is (gain_ih, gain_hh, gain_c,
-    shift_c) or ()."""
+    shift_c) or (). With ``in_loop`` (LSTMCell, C kernels) each step's GEMM projects its input
+    instead (``[x_t, h] @ [W_ih; W_hh].T``): the (T, B, 4H) projection never goes through
+    memory, but W_ih is read at every step (faster while the weights stay in cache: 1.1x at
+    B = 20, H = 200 and at B = 64, H = 256; 1.4x slower at B = 20, H = 650 on AMD Zen 4), so
+    :func:`unroll` asks :func:`_in_loop_projection`, a one-time measurement."""
     W_ih = W_ih.detach()
     bias = None if bias is None else bias.detach().contiguous()
     ln = tuple(p.detach().contiguous() for p in ln)
-    xw = _project(x.detach(), W_ih, None if layer_norm else bias)
+    x = x.detach()
+    if in_loop:
+        x = x.contiguous()
+        xw = x.new_zeros(W_ih.shape[0]) if bias is None else bias  # the bias row
+    else:
+        xw = _project(x, W_ih, None if layer_norm else bias)
     if layer_norm:
         b_ih = xw.new_zeros(W_ih.shape[0]) if bias is None else bias
         ln = (ln[0], b_ih, *ln[1:])
-    T, B, G = xw.shape
-    H = G // 4
-    Hb, Cb = _state_buffers(xw, h0, c0, T, reverse)
+    T, B, _ = x.shape
+    H = W_hh.shape[1]
+    G = 4 * H
+    Hb, Cb = _state_buffers(x, h0, c0, T, reverse)
     n = T if keep else 1  # without autograd the per-step buffers are one scratch slot
-    saved = {"A": pooled(xw, (n, B, G)), "TC": pooled(xw, (n, B, H))}
+    saved = {"A": pooled(x, (n, B, G)), "TC": pooled(x, (n, B, H))}
     if layer_norm:
-        saved.update(NX=xw, RX=xw.new_empty(n, B), NH=pooled(xw, (n, B, G)),
-                     CH=pooled(xw, (n, B, H)), RH=xw.new_empty(n, B), RC=xw.new_empty(n, B))
+        saved.update(NX=xw, RX=x.new_empty(n, B), NH=pooled(x, (n, B, G)),
+                     CH=pooled(x, (n, B, H)), RH=x.new_empty(n, B), RC=x.new_empty(n, B))
+    if in_loop:
+        gemm = _panels(torch.cat([W_ih, W_hh.detach()], 1).t(), k.panel)  # (I + H) x 4H
+        hw = x.new_empty(B, G)  # kept alive here: C gets its address
+        k.lstm_forward_loop(_threads(B, H), T, B, H, x.shape[2], reverse, keep, _ptr(gemm),
+                            _ptr(x), _ptr(xw), _ptr(mask), _ptr(Hb), _ptr(Cb),
+                            _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(hw))
+        return *_outputs(Hb, Cb, mask, reverse), Hb, Cb, saved
     gemm = _gemm_weights(k, W_hh, B, False)
     if isinstance(k, _CKernels):
         hw = xw.new_empty(B, G)
@@ -318,9 +336,9 @@ class _LSTMLoop(torch.autograd.Function):
     once. Arguments as :func:`_forward`'s."""
 
     @staticmethod
-    def forward(ctx, layer_norm, eps, mask, reverse, x, W_ih, W_hh, bias, h0, c0, *ln):
+    def forward(ctx, layer_norm, eps, mask, reverse, in_loop, x, W_ih, W_hh, bias, h0, c0, *ln):
         out, hT, cT, Hb, Cb, saved = _forward(kernels_for(x), layer_norm, eps, x, W_ih, W_hh,
-                                              bias, h0, c0, ln, mask, reverse, True)
+                                              bias, h0, c0, ln, mask, reverse, True, in_loop)
         ctx.layer_norm, ctx.mask, ctx.reverse = layer_norm, mask, reverse
         ctx.has_bias = bias is not None
         ctx.names = sorted(saved)
@@ -335,7 +353,7 @@ class _LSTMLoop(torch.autograd.Function):
         ln = rest[len(ctx.names):]
         DA, DHW, d_ln, dh, dc = _backward(kernels_for(Hb), ctx.layer_norm, W_hh, Hb, Cb,
                                           saved, ln, ctx.mask, ctx.reverse, d_out, d_hT, d_cT)
-        need = ctx.needs_input_grad
+        need = ctx.needs_input_grad[1:]  # x: need[4], W_ih, W_hh, bias, h0, c0, the gains
         H_prev = (Hb[1:] if ctx.reverse else Hb[:-1]).flatten(0, 1)
         DA2, x2 = DA.flatten(0, 1), x.detach().flatten(0, 1)
         d_x = dense(DA2, W_ih.detach().t()).view(x.shape) if need[4] else None
@@ -351,29 +369,16 @@ class _LSTMLoop(torch.autograd.Function):
             d_b = d_ln[1] if ctx.layer_norm else DA2.sum(0)
         d_ln = (d_ln[0], *d_ln[2:]) if ctx.layer_norm else ()
         d_ln = tuple(g if n else None for g, n in zip(d_ln, need[10:]))
-        return (None, None, None, None, d_x, d_W_ih, d_W_hh, d_b, dh, dc, *d_ln)
+        return (None, None, None, None, None, d_x, d_W_ih, d_W_hh, d_b, dh, dc, *d_ln)
 
 
 def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
            reverse: bool):
-    """Inference of a plain LSTMCell in one C loop whose step GEMM also projects the input
-    (``[x_t, h] @ [W_ih; W_hh].T``): the (T, B, 4H) projection never goes through memory, but
-    W_ih is read at every step instead of once (faster while the weights stay in cache: 1.06x
-    at B = 64, H = 256; 1.7x slower at B = 20, H = 650 on AMD Zen 4), so :func:`unroll` runs it
-    where a one-time measurement (:func:`_in_loop_projection`) found it faster."""
-    x = x.contiguous()
-    T, B, I = x.shape
-    H = cell.hidden_size
-    W = torch.cat([cell.weight_ih.detach(), cell.weight_hh.detach()], 1)  # (4H, I + H)
-    panels = _panels(W.t(), k.panel)
-    bias = x.new_zeros(4 * H) if cell.bias_ih is None else (
-        cell.bias_ih + cell.bias_hh).detach().contiguous()
-    Hb, Cb = _state_buffers(x, h0, c0, T, reverse)
-    act, tc, hw = x.new_empty(B, 4 * H), x.new_empty(B, H), x.new_empty(B, 4 * H)
-    k.lstm_forward_loop(_threads(B, H), T, B, H, I, reverse, False, _ptr(panels), _ptr(x),
-                        _ptr(bias), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(act), _ptr(tc),
-                        _ptr(hw))
-    out, h, c = _outputs(Hb, Cb, mask, reverse)
+    """Inference of a plain LSTMCell with the input projected inside the loop (see
+    :func:`_forward`)."""
+    bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
+    out, h, c, *_ = _forward(k, False, (), x, cell.weight_ih, cell.weight_hh, bias, h0, c0, (),
+                             mask, reverse, False, in_loop=True)
     return out, (h, c)
 
 
@@ -386,8 +391,9 @@ def _separate(k, cell, x, h0, c0, mask, reverse):
 
 
 def _in_loop_projection(k, cell, x, h0, c0, mask, reverse) -> bool:
-    """Whether inference projects the input inside the loop (:func:`_infer`): measured once
-    per (T and B rounded up to powers of two, sizes, masked, dtype, threads, host) against
+    """Whether the plain cell's loop projects the input itself (``in_loop`` of
+    :func:`_forward`, for inference and training alike): measured once per (T and B rounded up
+    to powers of two, sizes, masked, dtype, threads, host) on inference, :func:`_infer` against
     :func:`_separate` (best of 3 after a warm-up; the in-loop one must win by
     ``gemm.MARGIN``), cached beside the kernels in ``gemm.json``."""
     T, B, I = x.shape
@@ -397,8 +403,9 @@ def _in_loop_projection(k, cell, x, h0, c0, mask, reverse) -> bool:
     key = "/".join(map(str, ["lstm-infer", gemms.pow2(T), gemms.pow2(B), I, H,
                              int(mask is not None), str(x.dtype).removeprefix("torch."),
                              torch.get_num_threads(), cbuild.host_key(kernel_target())]))
-    return gemms.choice(key, lambda: _time_inference(k, cell, x, h0, c0, mask, reverse),
-                        "separate", "in-loop") == "in-loop"
+    with torch.no_grad():
+        return gemms.choice(key, lambda: _time_inference(k, cell, x, h0, c0, mask, reverse),
+                            "separate", "in-loop") == "in-loop"
 
 
 def _time_inference(k, cell, x, h0, c0, mask, reverse) -> dict[str, float]:
@@ -428,10 +435,13 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
         bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
         ln, eps = (), ()
     tensors = (x, cell.weight_ih, cell.weight_hh, bias, h0, c0, *ln)
+    k = kernels_for(x)
+    in_loop = not layer_norm and isinstance(k, _CKernels) and _in_loop_projection(
+        k, cell, x, h0, c0, m, reverse)  # measured on inference: the same trade-off
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, *tensors)
+        out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, in_loop, *tensors)
     else:
         with torch.no_grad():
-            out, h, c, *_ = _forward(kernels_for(x), layer_norm, eps, x, cell.weight_ih,
-                                     cell.weight_hh, bias, h0, c0, ln, m, reverse, False)
+            out, h, c, *_ = _forward(k, layer_norm, eps, x, cell.weight_ih, cell.weight_hh, bias,
+                                     h0, c0, ln, m, reverse, False, in_loop)
     return out, (h, c)

@@ -275,3 +275,32 @@ def test_gradients_with_some_parameters_frozen(kernels, kind, frozen):
         grads.append(torch.autograd.grad((out * out).sum() + h.sum() + c.sum(), params))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_training_with_the_input_projected_in_the_loop_equals_autograd(monkeypatch, bias):
+    """Where the one-time measurement picks it, training projects x inside the loop too: the
+    same gradients (float64, padded and reversed)."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here: the projection is always one GEMM")
+    monkeypatch.setattr(lstm_loop, "_in_loop_projection", lambda *args: True)
+    forward, modes = lstm_loop._forward, []
+
+    def spy(*args):
+        modes.append(args[-1])  # in_loop
+        return forward(*args)
+
+    monkeypatch.setattr(lstm_loop, "_forward", spy)
+    torch.manual_seed(0)
+    cell = snn.LSTMCell(D, H, bias=bias, dtype=torch.float64)
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(T, B, D, generator=g, dtype=torch.float64)
+    state = (torch.randn(B, H, generator=g, dtype=torch.float64),
+             torch.randn(B, H, generator=g, dtype=torch.float64))
+    mask = (torch.arange(T).unsqueeze(1) < LENGTHS).unsqueeze(-1)
+    for m, reverse in ((None, False), (mask, True)):
+        ours = run(lstm_loop.unroll, cell, x, state, m, reverse)
+        ref = run(reference_unroll, cell, x, state, m, reverse)
+        for a, b in zip(ours, ref):
+            torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
+    assert modes == [True, True]
