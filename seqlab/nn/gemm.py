@@ -105,16 +105,18 @@ def _measure(x: Tensor, W: Tensor, bias: Tensor | None) -> dict[str, float]:
 
 
 def choice(key: str, measure: Callable[[], dict[str, float]], default: str,
-           other: str) -> str:
+           *others: str) -> str:
     """The cached choice for ``key`` (memory, then ``gemm.json``), else ``measure()``'s
-    (seconds by path name): ``other`` only if its time is <= :data:`MARGIN` times
-    ``default``'s."""
+    (seconds by path name; a path it did not time is out): the fastest of ``others`` only if
+    its time is <= :data:`MARGIN` times ``default``'s."""
     if key not in _memory:
         entry = cbuild.read_choices(_FILE).get(key)
-        if not (isinstance(entry, dict) and entry.get("choice") in (default, other)):
+        if not (isinstance(entry, dict) and entry.get("choice") in (default, *others)):
             times = measure()
-            entry = {"choice": other if times[other] <= MARGIN * times[default] else default,
-                     **times}
+            timed = [name for name in others if name in times]
+            best = min(timed, key=times.__getitem__) if timed else default
+            entry = {"choice": best if times.get(best, 0) <= MARGIN * times[default]
+                     else default, **times}
             cbuild.save_choice(_FILE, key, entry)
         _memory[key] = entry["choice"]
     return _memory[key]

@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 _SIGNATURES = {  # entry points -> (number of leading longs, doubles, then pointers)
     "gemm": (3, 0, 3),
     "pack": (5, 0, 2),
-    "lstm_forward_loop": (7, 0, 9),
+    "lstm_forward_loop": (8, 0, 9),
     "lstm_backward_loop": (5, 0, 11),
     "lnlstm_forward_loop": (6, 3, 18),
     "lnlstm_backward_loop": (5, 0, 28),
@@ -212,19 +212,23 @@ def _project(x: Tensor, W_ih: Tensor, bias: Tensor | None) -> Tensor:
 
 def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Tensor, bias,
              h0: Tensor, c0: Tensor, ln: tuple, mask: Tensor | None, reverse: bool, keep: bool,
-             in_loop: bool = False):
+             projection: str = "separate"):
     """Projects x (one GEMM for all steps) and runs the loop; returns (out, h_T, c_T, state
     buffers Hb, Cb, saved buffers). ``bias`` is b_ih + b_hh (LSTMCell) or b_ih (the layer
     norm's, added in the loop after LN_ih), or None; ``ln`` is (gain_ih, gain_hh, gain_c,
-    shift_c) or (). With ``in_loop`` (LSTMCell, C kernels) each step's GEMM projects its input
-    instead (``[x_t, h] @ [W_ih; W_hh].T``): the (T, B, 4H) projection never goes through
-    memory, but W_ih is read at every step (faster while the weights stay in cache: 1.1x at
-    B = 20, H = 200 and at B = 64, H = 256; 1.4x slower at B = 20, H = 650 on AMD Zen 4), so
-    :func:`unroll` asks :func:`_in_loop_projection`, a one-time measurement."""
+    shift_c) or (). With ``projection="in-loop"`` (LSTMCell, C kernels) each step's GEMM
+    projects its input instead (``[x_t, h] @ [W_ih; W_hh].T``): the (T, B, 4H) projection never
+    goes through memory, but W_ih is read at every step (faster while the weights stay in
+    cache: 1.1x at B = 20, H = 200 and at B = 64, H = 256; 1.4x slower at B = 20, H = 650 on
+    AMD Zen 4); ``"in-loop-columns"`` also has the threads share the weights' column panels
+    rather than own batch rows (each then reads half the weights: 1.1-1.2x faster on 2 threads
+    at B = 20, H = 200 with AVX2). :func:`unroll` asks :func:`_projection`, a one-time
+    measurement."""
     W_ih = W_ih.detach()
     bias = None if bias is None else bias.detach().contiguous()
     ln = tuple(p.detach().contiguous() for p in ln)
     x = x.detach()
+    in_loop = projection != "separate"
     if in_loop:
         x = x.contiguous()
         xw = x.new_zeros(W_ih.shape[0]) if bias is None else bias  # the bias row
@@ -245,7 +249,8 @@ def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Ten
     if in_loop:
         gemm = _panels(torch.cat([W_ih, W_hh.detach()], 1).t(), k.panel)  # (I + H) x 4H
         hw = x.new_empty(B, G)  # kept alive here: C gets its address
-        k.lstm_forward_loop(_threads(B, H), T, B, H, x.shape[2], reverse, keep, _ptr(gemm),
+        k.lstm_forward_loop(_threads(B, H), int(projection == "in-loop-columns"), T, B, H,
+                            x.shape[2], reverse, keep, _ptr(gemm),
                             _ptr(x), _ptr(xw), _ptr(mask), _ptr(Hb), _ptr(Cb),
                             _ptr(saved["A"]), _ptr(saved["TC"]), _ptr(hw))
         return *_outputs(Hb, Cb, mask, reverse), Hb, Cb, saved
@@ -257,7 +262,7 @@ def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Ten
                                   _ptr(xw), *map(_ptr, ln), _ptr(mask), _ptr(Hb), _ptr(Cb),
                                   *(_ptr(saved[n]) for n in _LN_FORWARD), _ptr(hw))
         else:
-            k.lstm_forward_loop(_threads(B, H), T, B, H, 0, reverse, keep, _ptr(gemm), None,
+            k.lstm_forward_loop(_threads(B, H), 0, T, B, H, 0, reverse, keep, _ptr(gemm), None,
                                 _ptr(xw), _ptr(mask), _ptr(Hb), _ptr(Cb), _ptr(saved["A"]),
                                 _ptr(saved["TC"]), _ptr(hw))
     else:
@@ -336,9 +341,10 @@ class _LSTMLoop(torch.autograd.Function):
     once. Arguments as :func:`_forward`'s."""
 
     @staticmethod
-    def forward(ctx, layer_norm, eps, mask, reverse, in_loop, x, W_ih, W_hh, bias, h0, c0, *ln):
+    def forward(ctx, layer_norm, eps, mask, reverse, projection, x, W_ih, W_hh, bias, h0, c0,
+                *ln):
         out, hT, cT, Hb, Cb, saved = _forward(kernels_for(x), layer_norm, eps, x, W_ih, W_hh,
-                                              bias, h0, c0, ln, mask, reverse, True, in_loop)
+                                              bias, h0, c0, ln, mask, reverse, True, projection)
         ctx.layer_norm, ctx.mask, ctx.reverse = layer_norm, mask, reverse
         ctx.has_bias = bias is not None
         ctx.names = sorted(saved)
@@ -373,12 +379,12 @@ class _LSTMLoop(torch.autograd.Function):
 
 
 def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
-           reverse: bool):
+           reverse: bool, projection: str = "in-loop"):
     """Inference of a plain LSTMCell with the input projected inside the loop (see
     :func:`_forward`)."""
     bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
     out, h, c, *_ = _forward(k, False, (), x, cell.weight_ih, cell.weight_hh, bias, h0, c0, (),
-                             mask, reverse, False, in_loop=True)
+                             mask, reverse, False, projection)
     return out, (h, c)
 
 
@@ -390,28 +396,31 @@ def _separate(k, cell, x, h0, c0, mask, reverse):
     return out, (h, c)
 
 
-def _in_loop_projection(k, cell, x, h0, c0, mask, reverse) -> bool:
-    """Whether the plain cell's loop projects the input itself (``in_loop`` of
-    :func:`_forward`, for inference and training alike): measured once per (T and B rounded up
-    to powers of two, sizes, masked, dtype, threads, host) on inference, :func:`_infer` against
-    :func:`_separate` (best of 3 after a warm-up; the in-loop one must win by
-    ``gemm.MARGIN``), cached beside the kernels in ``gemm.json``."""
+def _projection(k, cell, x, h0, c0, mask, reverse) -> str:
+    """How the plain cell's loop gets its input projection (``projection`` of
+    :func:`_forward`, for inference and training alike): ``"separate"``, ``"in-loop"`` or
+    (on several threads) ``"in-loop-columns"``, measured once per (T and B rounded up to powers
+    of two, sizes, masked, dtype, threads, host) on inference (best of 3 after a warm-up; an
+    in-loop one must win by ``gemm.MARGIN``), cached beside the kernels in ``gemm.json``."""
     T, B, I = x.shape
     H = cell.hidden_size
     if not gemms.measured(T * B * (I + H) * 4 * H):
-        return False
+        return "separate"
     key = "/".join(map(str, ["lstm-infer", gemms.pow2(T), gemms.pow2(B), I, H,
                              int(mask is not None), str(x.dtype).removeprefix("torch."),
                              torch.get_num_threads(), cbuild.host_key(kernel_target())]))
     with torch.no_grad():
         return gemms.choice(key, lambda: _time_inference(k, cell, x, h0, c0, mask, reverse),
-                            "separate", "in-loop") == "in-loop"
+                            "separate", "in-loop", "in-loop-columns")
 
 
 def _time_inference(k, cell, x, h0, c0, mask, reverse) -> dict[str, float]:
-    """Best-of-3 seconds (after a warm-up) of :func:`_separate` and :func:`_infer`."""
-    return gemms.best_times({"separate": _separate, "in-loop": _infer}, k, cell, x, h0, c0,
-                            mask, reverse)
+    """Best-of-3 seconds (after a warm-up) of :func:`_separate` and :func:`_infer` (both
+    thread splits when the loop runs on several threads)."""
+    runs = {"separate": _separate, "in-loop": _infer}
+    if _threads(x.shape[1], cell.hidden_size) > 1:
+        runs["in-loop-columns"] = lambda *args: _infer(*args, projection="in-loop-columns")
+    return gemms.best_times(runs, k, cell, x, h0, c0, mask, reverse)
 
 
 def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
@@ -425,8 +434,10 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     if not grad and not layer_norm:  # inference of the plain cell
         k = kernels_for(x)
         with torch.no_grad():
-            if isinstance(k, _CKernels) and _in_loop_projection(k, cell, x, h0, c0, m, reverse):
-                return _infer(k, cell, x, h0, c0, m, reverse)
+            projection = "separate" if not isinstance(k, _CKernels) else _projection(
+                k, cell, x, h0, c0, m, reverse)
+            if projection != "separate":
+                return _infer(k, cell, x, h0, c0, m, reverse, projection)
             return _separate(k, cell, x, h0, c0, m, reverse)
     if layer_norm:  # LN_ih and b_ih applied in the loop
         bias, eps = cell.bias_ih, (cell.ln_ih.eps, cell.ln_hh.eps, cell.ln_c.eps)
@@ -436,12 +447,12 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
         ln, eps = (), ()
     tensors = (x, cell.weight_ih, cell.weight_hh, bias, h0, c0, *ln)
     k = kernels_for(x)
-    in_loop = not layer_norm and isinstance(k, _CKernels) and _in_loop_projection(
+    projection = "separate" if layer_norm or not isinstance(k, _CKernels) else _projection(
         k, cell, x, h0, c0, m, reverse)  # measured on inference: the same trade-off
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, in_loop, *tensors)
+        out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, projection, *tensors)
     else:
         with torch.no_grad():
             out, h, c, *_ = _forward(k, layer_norm, eps, x, cell.weight_ih, cell.weight_hh, bias,
-                                     h0, c0, ln, m, reverse, False, in_loop)
+                                     h0, c0, ln, m, reverse, False, projection)
     return out, (h, c)

@@ -137,3 +137,17 @@ def test_weight_grad_real_measurement_and_both_paths_equal_the_product(tuner):
         torch.testing.assert_close(run(dy, x).double(), ref, atol=1e-4, rtol=1e-5)
     d64 = dy.double()  # float64 never goes through oneDNN
     torch.testing.assert_close(gemm.weight_grad(d64, x.double()), ref)
+
+
+@pytest.mark.parametrize(("times", "picked"), [
+    ({"a": 1.0, "b": 0.8, "c": 0.6}, "c"), ({"a": 1.0, "b": 0.8, "c": 0.9}, "b"),
+    ({"a": 1.0, "b": 0.99, "c": 0.98}, "a"), ({"a": 1.0, "b": 0.5}, "b")])
+def test_a_choice_among_several_paths_takes_the_fastest_by_margin(monkeypatch, tmp_path,
+                                                                  times, picked):
+    """Paths the measurement did not time (``c`` in the last case) are out; the result is
+    cached in memory and on disk."""
+    monkeypatch.setenv("SEQLAB_KERNEL_DIR", str(tmp_path))
+    monkeypatch.setattr(gemm, "_memory", {})
+    assert gemm.choice("k", lambda: dict(times), "a", "b", "c") == picked
+    monkeypatch.setattr(gemm, "_memory", {})
+    assert gemm.choice("k", lambda: pytest.fail("measured twice"), "a", "b", "c") == picked

@@ -283,11 +283,11 @@ def test_training_with_the_input_projected_in_the_loop_equals_autograd(monkeypat
     same gradients (float64, padded and reversed)."""
     if lstm_loop.c_library() is None:
         pytest.skip("no C compiler here: the projection is always one GEMM")
-    monkeypatch.setattr(lstm_loop, "_in_loop_projection", lambda *args: True)
+    monkeypatch.setattr(lstm_loop, "_projection", lambda *args: "in-loop")
     forward, modes = lstm_loop._forward, []
 
     def spy(*args):
-        modes.append(args[-1])  # in_loop
+        modes.append(args[-1])  # projection
         return forward(*args)
 
     monkeypatch.setattr(lstm_loop, "_forward", spy)
@@ -303,4 +303,29 @@ def test_training_with_the_input_projected_in_the_loop_equals_autograd(monkeypat
         ref = run(reference_unroll, cell, x, state, m, reverse)
         for a, b in zip(ours, ref):
             torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
-    assert modes == [True, True]
+    assert modes == ["in-loop", "in-loop"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_column_split_of_the_in_loop_projection_gives_the_same_bits(monkeypatch, dtype):
+    """``"in-loop-columns"`` makes the threads share the weights' column panels where they
+    would own batch rows (B = 40): the same bits as the row split and as 1 thread, training and
+    inference."""
+    if lstm_loop.c_library() is None:
+        pytest.skip("no C compiler here")
+    cell = make_cell("lstm", dtype)
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(T, 40, D, generator=g, dtype=dtype)
+    state = tuple(torch.randn(40, H, generator=g, dtype=dtype) for _ in range(2))
+    mask = (torch.arange(T).unsqueeze(1) < torch.randint(1, T + 1, (40,), generator=g))
+    mask = mask.unsqueeze(-1)
+    results = []
+    for threads, projection in ((1, "in-loop"), (2, "in-loop"), (2, "in-loop-columns"),
+                                (3, "in-loop-columns")):
+        monkeypatch.setattr(lstm_loop, "_threads", lambda B, H, n=threads: n)
+        monkeypatch.setattr(lstm_loop, "_projection", lambda *args, p=projection: p)
+        with torch.no_grad():
+            out, (h, c) = lstm_loop.unroll(cell, x, state, mask, False)
+        results.append([*run(lstm_loop.unroll, cell, x, state, mask, True), out, h, c])
+    for one, *more in zip(*results):
+        assert all(torch.equal(one, other) for other in more)

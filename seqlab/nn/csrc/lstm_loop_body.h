@@ -386,10 +386,13 @@ void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
 /* Inside a loop each of the nt threads owns rows [b0, b1) of the gate kernels. The batch rows
    of an RNN never meet, so when every thread has at least half a register block of rows
    (split) each runs its rows' GEMMs too, over all columns, and the threads never wait;
-   with fewer rows they share the GEMM's column panels, two barriers per step. Either way
-   every value is computed by the same code whatever nt is. */
-#define ROWS const long tid = THREAD_ID, nth = THREADS, b0 = B * tid / nth, \
-    b1 = B * (tid + 1) / nth, split = nth > 1 && 2 * B >= nth * NAME(block_rows);
+   with fewer rows they share the GEMM's column panels, two barriers per step (ROWS_(0)
+   forces that: each thread then reads only its panels of the weights, which can matter
+   when all of them do not fit a core's cache). Either way every value is computed by the
+   same code whatever nt is. */
+#define ROWS_(own_rows) const long tid = THREAD_ID, nth = THREADS, b0 = B * tid / nth, \
+    b1 = B * (tid + 1) / nth, split = (own_rows) && nth > 1 && 2 * B >= nth * NAME(block_rows);
+#define ROWS ROWS_(1)
 /* out = [a1 a] @ W for the B rows: this thread's rows (split), or its column panels then a
    barrier; SYNC is the barrier that only the column split needs */
 #define STEP_GEMM(K1, A1, K, A, N, W, OUT) \
@@ -403,13 +406,13 @@ void NAME(sgru_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
    rows): each step's GEMM computes x_t @ W_ih.T + h @ W_hh.T and xw is the bias row (or 0),
    so no steps x B x 4H projection goes through memory (inference). With I = 0, xw holds the
    projected input of every step. */
-void NAME(lstm_forward_loop)(long nt, long steps, long B, long H, long I, long reverse,
-                           long keep, const T* R wp, const T* R x, const T* R xw,
+void NAME(lstm_forward_loop)(long nt, long columns, long steps, long B, long H, long I,
+                           long reverse, long keep, const T* R wp, const T* R x, const T* R xw,
                            const unsigned char* R mask, T* R Hb, T* R Cb, T* R A, T* R TC,
                            T* R hw) {
     const long s1 = B * H, s4 = 4 * B * H;
     TEAM(nt) {
-    ROWS
+    ROWS_(!columns)
     for (long n = 0; n < steps; n++) {
         long t = reverse ? steps - 1 - n : n;
         SLOTS(t)
@@ -539,6 +542,7 @@ void NAME(gru_backward_loop)(long nt, long simple, long steps, long B, long H, l
 }
 #undef SLOTS
 #undef ROWS
+#undef ROWS_
 #undef STEP_GEMM
 #undef SYNC
 #undef TEAM
