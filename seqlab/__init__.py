@@ -39,7 +39,7 @@ _EXPORTS = {
     "BPETokenizer": "seqlab.text.tokenize",
     # data
     "DATASETS": "seqlab.data.sources",
-    "load_text": "seqlab.data.sources",
+    "load_text": "seqlab.data.lines",
     "prepare": "seqlab.data.corpus",
     "PreparedCorpus": "seqlab.data.corpus",
     "LMStream": "seqlab.data.batching",

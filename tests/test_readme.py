@@ -67,7 +67,7 @@ def _run_classical(shared_data, monkeypatch, tmp_path, train_lines=None) -> dict
     monkeypatch.chdir(tmp_path)
     if train_lines is not None:  # the fast variant: the first lines of PTB train only
         import seqlab
-        from seqlab.data.sources import load_text
+        from seqlab.data.lines import load_text
 
         def head(source, split="train"):
             text = load_text(source, split)

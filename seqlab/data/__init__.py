@@ -13,7 +13,7 @@ import importlib
 _EXPORTS = {
     "DATASETS": "seqlab.data.sources",
     "dataset_path": "seqlab.data.sources",
-    "load_text": "seqlab.data.sources",
+    "load_text": "seqlab.data.lines",
     "open_source": "seqlab.data.lines",
     "prepare": "seqlab.data.corpus",
     "PreparedCorpus": "seqlab.data.corpus",

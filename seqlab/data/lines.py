@@ -27,7 +27,7 @@ from seqlab.data.sources import (
 from seqlab.errors import ConfigError, DataError, MissingFileError
 from seqlab.io import open_text
 
-__all__ = ["TextSource", "open_source"]
+__all__ = ["TextSource", "load_text", "open_source"]
 
 
 class TextSource:
@@ -202,6 +202,15 @@ def open_source(source: str | os.PathLike | Mapping[str, Any] | TextSource) -> T
         get_spec(source)  # looks like a dataset name: the error lists the valid names
     raise DataError(f"source {str(source)!r} is neither a dataset name "
                     f"({', '.join(sorted(DATASETS))}) nor an existing file or directory")
+
+
+def load_text(source: str | os.PathLike, split: str = "train") -> str:
+    """The whole text of ``split`` of ``source`` (registry name, local file, folder, mapping).
+
+    Raises:
+        DataError: unknown or missing dataset, or a split that is empty or whitespace only.
+    """
+    return open_source(source).text(split)
 
 
 def _file_sha256(path: Path) -> str:

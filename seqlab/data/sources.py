@@ -14,10 +14,10 @@ If all three fail, a :class:`~seqlab.errors.DataError` lists every place looked 
 failed. Checksums are the sha256 of the *uncompressed* content (from each mirror folder's
 ``SOURCE.md``), or the git blob id where only that is published (WikiText-2 train).
 
-Sources (:func:`open_source`): a registry name (:data:`DATASETS`), a local text file (split
-contiguously by lines: first 90% train, next 5% valid, last 5% test, see
-:data:`LOCAL_SPLIT`), a directory holding ``train.txt``/``valid.txt``/``test.txt`` (the
-pytorch/examples layout), or a mapping ``{split: path}``.
+Sources (:func:`seqlab.data.lines.open_source`, which reads them): a registry name
+(:data:`DATASETS`), a local text file (split contiguously by lines: first 90% train, next 5%
+valid, last 5% test, see :data:`LOCAL_SPLIT`), a directory holding ``train.txt``/
+``valid.txt``/``test.txt`` (the pytorch/examples layout), or a mapping ``{split: path}``.
 
 Line-end convention (``DatasetSpec.eos_per_line``): PTB, PTB characters and WikiText end every
 line (blank lines included) with ``<eos>``, as pytorch/examples and Zaremba et al. count them
@@ -40,7 +40,7 @@ from seqlab.io import file_mode, open_text
 
 __all__ = [
     "FileSpec", "DatasetSpec", "DATASETS", "LOCAL_SPLIT", "dataset_path", "dataset_files",
-    "load_text", "cache_dir", "mirror_dir", "open_text", "verify_file",
+    "cache_dir", "mirror_dir", "open_text", "verify_file",
 ]
 
 _GH = "https://raw.githubusercontent.com"
@@ -400,14 +400,3 @@ def dataset_path(name: str | os.PathLike, split: str = "train") -> Path:
 def _check_split(name: str, split: str, splits: tuple[str, ...]) -> None:
     if split not in splits:
         raise ConfigError(f"{name} has no split {split!r}; its splits: {', '.join(splits)}")
-
-
-def load_text(source: str | os.PathLike, split: str = "train") -> str:
-    """The whole text of ``split`` of ``source`` (registry name, local file, folder, mapping).
-
-    Raises:
-        DataError: unknown or missing dataset, or a split that is empty or whitespace only.
-    """
-    from seqlab.data.lines import open_source
-
-    return open_source(source).text(split)

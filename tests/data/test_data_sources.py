@@ -13,14 +13,13 @@ import urllib.request
 import pytest
 
 from seqlab.data import sources
-from seqlab.data.lines import open_source
+from seqlab.data.lines import load_text, open_source
 from seqlab.data.sources import (
     DATASETS,
     DatasetSpec,
     FileSpec,
     dataset_files,
     dataset_path,
-    load_text,
 )
 from seqlab.errors import ConfigError, DataError
 
