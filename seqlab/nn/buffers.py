@@ -16,7 +16,8 @@ faults changes from run to run: 0 or 4,000 per step of a 2-layer H = 200 LayerNo
 :func:`pooled` buffer is kept after its last use and handed out again to a later request of
 about its size once no tensor uses its memory (PyTorch's own count of the storage's users):
 no faults after the first steps, at the cost of keeping the pool's memory (at most
-:data:`POOL_MAX` buffers per thread; :func:`release` frees them).
+:data:`POOL_MAX` buffers per thread, of which the unused ones hold at most
+:data:`POOL_FREE_BYTES`; :func:`release` frees them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import Tensor
 HUGE_MIN = 1 << 21  # bytes: smaller buffers are plain torch.empty
 WORKSPACE_MIN = 1 << 16  # bytes: smaller workspaces and pooled buffers are fresh (cheap)
 POOL_MAX = 64  # pooled buffers kept per thread
+POOL_FREE_BYTES = 1 << 29  # bytes of unused pooled buffers a thread keeps at most (512 MiB)
 _WORKSPACES = threading.local()
 _use_count = getattr(torch._C, "_storage_Use_Count", None)  # absent: nothing is pooled
 
@@ -96,11 +98,17 @@ def pooled(like: Tensor, shape: tuple[int, ...]) -> Tensor:
         if buf.dtype == like.dtype and n <= buf.numel() <= 2 * n and _free(entry):
             pool.append(pool.pop(i))  # most recently used last
             return buf[:n].view(shape)
-    if len(pool) >= POOL_MAX:  # forget the least recently used free buffer
-        free = [i for i, entry in enumerate(pool) if _free(entry)]
-        if not free:
-            return like.new_empty(shape)
-        pool.pop(free[0])
+    # a miss: forget free buffers, least recently used first, while the pool is full or its
+    # free ones hold more than POOL_FREE_BYTES (batches of varying sizes leave some behind)
+    free = [entry for entry in pool if _free(entry)]
+    idle = sum(entry[0].numel() * entry[0].element_size() for entry in free)
+    for entry in free:
+        if len(pool) < POOL_MAX and idle <= POOL_FREE_BYTES:
+            break
+        pool.remove(entry)
+        idle -= entry[0].numel() * entry[0].element_size()
+    if len(pool) >= POOL_MAX:  # every kept buffer in use: this one is not kept
+        return like.new_empty(shape)
     buf = empty((n,), like.dtype)
     pool.append((buf, _users(buf)))
     return buf[:n].view(shape)

@@ -92,3 +92,19 @@ def test_two_forwards_before_the_backwards_keep_their_own_saved_buffers():
         grads.append([p.grad for p in layer.parameters()])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-8, rtol=1e-8)
+
+
+def test_the_pool_keeps_a_bounded_amount_of_unused_memory(monkeypatch):
+    """Batches of many sizes leave free buffers behind: a miss forgets the least recently used
+    ones beyond POOL_FREE_BYTES, and a full pool of buffers in use stops keeping new ones."""
+    buffers.release()
+    monkeypatch.setattr(buffers, "POOL_FREE_BYTES", 3 << 20)
+    monkeypatch.setattr(buffers, "POOL_MAX", 4)
+    for size in range(1, 9):  # 1 MiB .. 8 MiB, each freed at once
+        buffers.pooled(torch.empty(0), (size << 18,))
+        pool = buffers._WORKSPACES.pool
+        idle = sum(b.numel() * 4 for b, _ in pool if buffers._free((b, _)))
+        assert len(pool) <= 4 and idle <= (3 << 20) + (size << 20)  # the newest may exceed
+    held = [buffers.pooled(torch.empty(0), (1 << 18,)) for _ in range(6)]  # all in use
+    assert len(buffers._WORKSPACES.pool) == 4 and len({t.data_ptr() for t in held}) == 6
+    buffers.release()
