@@ -7,6 +7,8 @@ each seqlab backend, of torch.nn, and their ratio. ``auto`` rows name what backe
 (LayerNorm-LSTM, seed-003 GRU)
 run on the compiled backend and are compared with torch.nn's plain LSTM/GRU, which have no such
 cells. Timings interleave seqlab and torch.nn and report medians, so a busy machine hurts both.
+The last column is the median minor page faults per training call, seqlab / torch.nn: a fresh
+page costs microseconds on a VM, and how many calls fault depends on the process's heap.
 
 Other sections (e.g. the scan backend's MinGRU vs GRU) register in ``SECTIONS``: each is a
 function ``section(args) -> list[Row]``.
@@ -55,6 +57,7 @@ class Row:
     infer: float  # tokens/s, forward only
     infer_peer: float
     peer: str = "torch.nn"
+    faults: tuple[float, float] = (math.nan, math.nan)  # per training call: ours, peer
 
 
 def _sync(device: torch.device) -> None:
@@ -66,18 +69,37 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter  # set by --clock
 
 
+def _minor_faults() -> float:
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return math.nan
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+# median minor page faults per call of (ours, peer) in the last time_pair: a fresh page costs
+# ~4.5 us on some VMs, and whether glibc hands freed memory back (so that the next call faults
+# again) depends on the heap's layout, i.e. on what ran before in the process
+last_faults = (math.nan, math.nan)
+
+
 def time_pair(ours: Callable, peer: Callable, repeats: int, device: torch.device):
-    """Median seconds of ``ours()`` and ``peer()``, run alternately after a warm-up."""
+    """Median seconds of ``ours()`` and ``peer()``, run alternately after a warm-up (their
+    median page faults per call go to :data:`last_faults`)."""
+    global last_faults
     for fn in (ours, peer, ours, peer):
         fn()
     _sync(device)
-    a, b = [], []
+    a, b, fa, fb = [], [], [], []
     for _ in range(repeats):
-        for fn, out in ((ours, a), (peer, b)):
+        for fn, out, faults in ((ours, a, fa), (peer, b, fb)):
+            before = _minor_faults()
             start = clock()
             fn()
             _sync(device)
             out.append(clock() - start)
+            faults.append(_minor_faults() - before)
+    last_faults = (statistics.median(fa), statistics.median(fb))
     return statistics.median(a), statistics.median(b)
 
 
@@ -108,11 +130,13 @@ def recurrent_section(args) -> list[Row]:
                     ours.load_state_dict(peer.state_dict())
 
                 t_ours, t_peer = time_pair(train(ours, x), train(peer, x), args.repeats, device)
+                faults = last_faults
                 i_ours, i_peer = time_pair(infer(ours, x), infer(peer, x), args.repeats, device)
                 if label == "auto":  # what the one-time measurement picked (for inference)
                     label = f"auto ({ours.backend_used.split()[0]} in inference)"
                 rows.append(Row(model, f"B={B} T={T} H={H} L={L}", label, tokens / t_ours,
-                                tokens / t_peer, tokens / i_ours, tokens / i_peer))
+                                tokens / t_peer, tokens / i_ours, tokens / i_peer,
+                                faults=faults))
                 print(format_row(rows[-1]), flush=True)
     return rows
 
@@ -180,7 +204,7 @@ def machine_line(device: str) -> str:
 
 HEADER = (f"| {'model':5} | {'config':22} | {'seqlab variant':25} | {'fwd+bwd tok/s':>13} | "
           f"{'peer tok/s':>10} | {'ratio':>5} | {'fwd tok/s':>10} | {'peer tok/s':>10} | "
-          f"{'ratio':>5} |")
+          f"{'ratio':>5} | {'faults/step':>13} |")
 
 
 def format_row(r: Row) -> str:
@@ -188,8 +212,10 @@ def format_row(r: Row) -> str:
         train = f"{'-':>13} | {'-':>10} | {'-':>5}"
     else:
         train = f"{r.train:13,.0f} | {r.train_peer:10,.0f} | {r.train / r.train_peer:5.2f}"
+    faults = ("-" if math.isnan(r.faults[0]) else
+              f"{r.faults[0]:,.0f} / {r.faults[1]:,.0f}")
     return (f"| {r.model:5} | {r.config:22} | {r.variant:25} | {train} | {r.infer:10,.0f} | "
-            f"{r.infer_peer:10,.0f} | {r.infer / r.infer_peer:5.2f} |")
+            f"{r.infer_peer:10,.0f} | {r.infer / r.infer_peer:5.2f} | {faults:>13} |")
 
 
 def main(argv: list[str] | None = None) -> None:
