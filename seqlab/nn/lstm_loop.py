@@ -39,7 +39,7 @@ d c pass through to the step before.
 
 The gates are saved in the forward (after their sigmoid/tanh), so the backward recomputes
 nothing; they and the states come from :func:`seqlab.nn.buffers.pooled` (no page faults once
-a training step has run), the packed weights and the backward's d hw from workspaces.
+a training step has run), the packed weights and the backward's d xw and d hw from workspaces.
 
 On CPU in float32/float64 each direction's whole time loop, forward and backward, is one call
 into a small C library (``csrc/lstm_loop.c``, float and double from one source through the
@@ -152,7 +152,7 @@ def _panels(M: Tensor, width: int) -> Tensor:
     P = -(-N // width)
     out = workspace(M.new_empty(0), "panels", (P, K, width))
     k = kernels_for(M)
-    if isinstance(k, _CKernels):  # the C packer: 3-4x faster than a strided torch copy
+    if isinstance(k, _CKernels):  # the C packer: up to 2.8x faster than a strided torch copy
         k.pack(K, N, width, M.stride(0), M.stride(1), _ptr(M), _ptr(out))
         return out
     full = N // width
@@ -229,14 +229,14 @@ def _forward(k, layer_norm: bool, eps: tuple, x: Tensor, W_ih: Tensor, W_hh: Ten
     ln = tuple(p.detach().contiguous() for p in ln)
     x = x.detach()
     in_loop = projection != "separate"
+    row = x.new_zeros(W_ih.shape[0]) if bias is None else bias  # added in the loop
     if in_loop:
         x = x.contiguous()
-        xw = x.new_zeros(W_ih.shape[0]) if bias is None else bias  # the bias row
+        xw = row
     else:
         xw = _project(x, W_ih, None if layer_norm else bias)
-    if layer_norm:
-        b_ih = xw.new_zeros(W_ih.shape[0]) if bias is None else bias
-        ln = (ln[0], b_ih, *ln[1:])
+    if layer_norm:  # b_ih after LN_ih
+        ln = (ln[0], row, *ln[1:])
     T, B, _ = x.shape
     H = W_hh.shape[1]
     G = 4 * H
@@ -298,8 +298,8 @@ def _backward(k, layer_norm: bool, W_hh: Tensor, Hb: Tensor, Cb: Tensor, saved: 
     dc = Hb.new_zeros(B, H) if d_cT is None else d_cT.contiguous().clone()
     carry = Hb.new_zeros(B, H)  # d h passed through padded steps
     gemm = _gemm_weights(k, W_hh, B, True)  # d hw -> d h_{t-1}
-    # d xw: returned (for the layer norm d (x @ W_ih.T), dead when the backward returns)
-    DA = workspace(Hb, "lstm-da", (T, B, G)) if layer_norm else pooled(Hb, (T, B, G))
+    # d xw (for the layer norm d (x @ W_ih.T)) and d hw: dead when _LSTMLoop.backward returns
+    DA = workspace(Hb, "lstm-da", (T, B, G))
     DHW = workspace(Hb, "lstm-dhw", (T, B, G)) if layer_norm else DA
     # the gains' and b_ih's gradients summed over steps per batch row (rows summed below),
     # and d y's row
@@ -378,21 +378,13 @@ class _LSTMLoop(torch.autograd.Function):
         return (None, None, None, None, None, d_x, d_W_ih, d_W_hh, d_b, dh, dc, *d_ln)
 
 
-def _infer(k: _CKernels, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None,
-           reverse: bool, projection: str = "in-loop"):
-    """Inference of a plain LSTMCell with the input projected inside the loop (see
-    :func:`_forward`)."""
+def _inference(k, cell, x: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None, reverse: bool,
+               projection: str = "separate"):
+    """Inference of a plain LSTMCell, the input projected as :func:`_forward`'s ``projection``
+    says."""
     bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
     out, h, c, *_ = _forward(k, False, (), x, cell.weight_ih, cell.weight_hh, bias, h0, c0, (),
                              mask, reverse, False, projection)
-    return out, (h, c)
-
-
-def _separate(k, cell, x, h0, c0, mask, reverse):
-    """Inference with the projection as one GEMM before the loop."""
-    bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
-    out, h, c, *_ = _forward(k, False, (), x, cell.weight_ih, cell.weight_hh, bias, h0, c0, (),
-                             mask, reverse, False)
     return out, (h, c)
 
 
@@ -415,11 +407,12 @@ def _projection(k, cell, x, h0, c0, mask, reverse) -> str:
 
 
 def _time_inference(k, cell, x, h0, c0, mask, reverse) -> dict[str, float]:
-    """Best-of-3 seconds (after a warm-up) of :func:`_separate` and :func:`_infer` (both
-    thread splits when the loop runs on several threads)."""
-    runs = {"separate": _separate, "in-loop": _infer}
+    """Best-of-3 seconds (after a warm-up) of :func:`_inference` with each projection (the
+    column split only when the loop runs on several threads)."""
+    names = ["separate", "in-loop"]
     if _threads(x.shape[1], cell.hidden_size) > 1:
-        runs["in-loop-columns"] = lambda *args: _infer(*args, projection="in-loop-columns")
+        names.append("in-loop-columns")
+    runs = {name: lambda *args, p=name: _inference(*args, p) for name in names}
     return gemms.best_times(runs, k, cell, x, h0, c0, mask, reverse)
 
 
@@ -431,14 +424,12 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
     m = None if mask is None else mask.reshape(mask.shape[0], -1).contiguous()  # (T, B) bool
     grad = torch.is_grad_enabled() and any(
         p.requires_grad for p in (x, h0, c0, *cell.parameters()))
+    k = kernels_for(x)
+    projection = "separate" if layer_norm or not isinstance(k, _CKernels) else _projection(
+        k, cell, x, h0, c0, m, reverse)  # measured on inference, used by training too
     if not grad and not layer_norm:  # inference of the plain cell
-        k = kernels_for(x)
         with torch.no_grad():
-            projection = "separate" if not isinstance(k, _CKernels) else _projection(
-                k, cell, x, h0, c0, m, reverse)
-            if projection != "separate":
-                return _infer(k, cell, x, h0, c0, m, reverse, projection)
-            return _separate(k, cell, x, h0, c0, m, reverse)
+            return _inference(k, cell, x, h0, c0, m, reverse, projection)
     if layer_norm:  # LN_ih and b_ih applied in the loop
         bias, eps = cell.bias_ih, (cell.ln_ih.eps, cell.ln_hh.eps, cell.ln_c.eps)
         ln = (cell.ln_ih.weight, cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias)
@@ -446,9 +437,6 @@ def unroll(cell, x: Tensor, state, mask: Tensor | None, reverse: bool = False):
         bias = None if cell.bias_ih is None else cell.bias_ih + b_hh
         ln, eps = (), ()
     tensors = (x, cell.weight_ih, cell.weight_hh, bias, h0, c0, *ln)
-    k = kernels_for(x)
-    projection = "separate" if layer_norm or not isinstance(k, _CKernels) else _projection(
-        k, cell, x, h0, c0, m, reverse)  # measured on inference: the same trade-off
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         out, h, c = _LSTMLoop.apply(layer_norm, eps, m, reverse, projection, *tensors)
     else:

@@ -32,7 +32,7 @@ def test_a_workspace_is_reused_per_name_and_small_ones_are_fresh():
     assert shaped.shape == (4, 1 << 18) and shaped.data_ptr() == wider.data_ptr()
 
 
-@pytest.mark.parametrize("cell", ["layernorm_lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "layernorm_lstm", "gru"])
 def test_stacked_bidirectional_layers_sharing_workspaces_match_the_reference(cell):
     """Four backward calls of a 2-layer bidirectional layer reuse one workspace in turn
     (buffers above the huge-page threshold: T B 4H doubles = 5.2 MB); float64, where the two
@@ -40,7 +40,7 @@ def test_stacked_bidirectional_layers_sharing_workspaces_match_the_reference(cel
     if lstm_loop.c_library() is None:
         pytest.skip("no C compiler here: the C loops do not run")
     torch.manual_seed(0)
-    cls, kwargs = (snn.LSTM, {"cell": "layernorm_lstm"}) if cell != "gru" else (snn.GRU, {})
+    cls, kwargs = (snn.GRU, {}) if cell == "gru" else (snn.LSTM, {"cell": cell})
     ours = cls(16, 256, 2, bidirectional=True, backend="compiled", dtype=torch.float64, **kwargs)
     ref = cls(16, 256, 2, bidirectional=True, backend="reference", dtype=torch.float64, **kwargs)
     ref.load_state_dict(ours.state_dict())

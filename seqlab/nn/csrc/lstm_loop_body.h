@@ -136,12 +136,18 @@ static void NAME(ln_back)(long n, const T* R dy, const T* R gain, const T* R xha
     for (long j = 0; j < n; j++) out[j] = rstd * (g[j] - s1 - xhat[j] * s2);
 }
 
+/* LN statistics over n: the mean into *m; returns rstd = 1 / sqrt(var + eps) */
+static T NAME(ln_stats)(long n, T eps, const T* R x, T* m) {
+    T mu = NAME(mean_of)(n, x), v = 0;
+    #pragma omp simd reduction(+:v)
+    for (long j = 0; j < n; j++) { T d = x[j] - mu; v += d * d; }
+    *m = mu;
+    return ONE / SQRT(v / (T)n + eps);
+}
+
 /* LN forward over n without gain: xhat = (x - mean) * rstd; returns rstd */
 static T NAME(ln_fwd)(long n, T eps, const T* R x, T* R xhat) {
-    T m = NAME(mean_of)(n, x), v = 0;
-    #pragma omp simd reduction(+:v)
-    for (long j = 0; j < n; j++) { T d = x[j] - m; v += d * d; }
-    T r = ONE / SQRT(v / (T)n + eps);
+    T m, r = NAME(ln_stats)(n, eps, x, &m);
     for (long j = 0; j < n; j++) xhat[j] = (x[j] - m) * r;
     return r;
 }
@@ -202,10 +208,7 @@ void NAME(lstm_backward)(long b0, long b1, long H, const T* R dh_next, const T* 
 
 /* LN in place over n without gain: x = (x - mean) * rstd; returns rstd */
 static T NAME(ln_inplace)(long n, T eps, T* R x) {
-    T m = NAME(mean_of)(n, x), v = 0;
-    #pragma omp simd reduction(+:v)
-    for (long j = 0; j < n; j++) { T d = x[j] - m; v += d * d; }
-    T r = ONE / SQRT(v / (T)n + eps);
+    T m, r = NAME(ln_stats)(n, eps, x, &m);
     for (long j = 0; j < n; j++) x[j] = (x[j] - m) * r;
     return r;
 }
